@@ -1,0 +1,265 @@
+//! What Tocsin's HTML forms send, field by field, and how each form is parsed into domain types.
+//! The server functions parse with these; the browser runs the same code for instant feedback.
+
+use crate::domain::{
+    ConnectionName, DayCount, Description, FieldErrors, GroupingLevel, IncidentGrouping,
+    IncidentStatus, MinimumSeverity, NewConnection, NotificationAddresses, ProviderType,
+    WebhookAddresses,
+};
+use serde::{Deserialize, Serialize};
+
+/// The "Add connection" form on the Data Sources page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionForm {
+    pub name: String,
+    pub provider_type: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+impl ConnectionForm {
+    pub const NAME: &'static str = "name";
+    pub const PROVIDER_TYPE: &'static str = "provider_type";
+    pub const DESCRIPTION: &'static str = "description";
+
+    pub fn parse(&self) -> Result<NewConnection, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = errors.check(Self::NAME, ConnectionName::parse(&self.name));
+        let provider_type = errors.check(
+            Self::PROVIDER_TYPE,
+            self.provider_type.parse::<ProviderType>(),
+        );
+        let description = errors.check(Self::DESCRIPTION, Description::parse(&self.description));
+        match (name, provider_type, description) {
+            (Some(name), Some(provider_type), Some(description)) => Ok(NewConnection {
+                name,
+                provider_type,
+                description,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The Incidents and Notifications form of a connection. Checkboxes are absent when unchecked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentSettingsForm {
+    pub grouping_level: String,
+    pub minimum_severity: String,
+    #[serde(default)]
+    pub divide_by_data_groups: Option<String>,
+    pub max_incident_length_days: String,
+    pub mute_for_days: String,
+    #[serde(default)]
+    pub enabled: Option<String>,
+    #[serde(default)]
+    pub incident_opened_addresses: String,
+    #[serde(default)]
+    pub incident_acknowledged_addresses: String,
+    #[serde(default)]
+    pub incident_resolved_addresses: String,
+    #[serde(default)]
+    pub incident_muted_addresses: String,
+}
+
+impl IncidentSettingsForm {
+    pub const GROUPING_LEVEL: &'static str = "grouping_level";
+    pub const MINIMUM_SEVERITY: &'static str = "minimum_severity";
+    pub const DIVIDE_BY_DATA_GROUPS: &'static str = "divide_by_data_groups";
+    pub const MAX_INCIDENT_LENGTH_DAYS: &'static str = "max_incident_length_days";
+    pub const MUTE_FOR_DAYS: &'static str = "mute_for_days";
+    pub const ENABLED: &'static str = "enabled";
+
+    /// The form field holding the addresses notified when an incident enters `status`.
+    pub fn address_field(status: IncidentStatus) -> &'static str {
+        match status {
+            IncidentStatus::Open => "incident_opened_addresses",
+            IncidentStatus::Acknowledged => "incident_acknowledged_addresses",
+            IncidentStatus::Resolved => "incident_resolved_addresses",
+            IncidentStatus::Muted => "incident_muted_addresses",
+        }
+    }
+
+    pub fn addresses(&self, status: IncidentStatus) -> &str {
+        match status {
+            IncidentStatus::Open => &self.incident_opened_addresses,
+            IncidentStatus::Acknowledged => &self.incident_acknowledged_addresses,
+            IncidentStatus::Resolved => &self.incident_resolved_addresses,
+            IncidentStatus::Muted => &self.incident_muted_addresses,
+        }
+    }
+
+    /// The form as it shows `settings`.
+    pub fn from_settings(settings: &IncidentGrouping) -> Self {
+        let show = |status| {
+            settings
+                .notification
+                .for_status(status)
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        };
+        Self {
+            grouping_level: settings.grouping_level.as_str().to_owned(),
+            minimum_severity: settings.minimum_severity.as_str().to_owned(),
+            divide_by_data_groups: settings.divide_by_data_groups.then(|| "on".to_owned()),
+            max_incident_length_days: settings.max_incident_length_days.to_string(),
+            mute_for_days: settings.mute_for_days.to_string(),
+            enabled: (!settings.disabled).then(|| "on".to_owned()),
+            incident_opened_addresses: show(IncidentStatus::Open),
+            incident_acknowledged_addresses: show(IncidentStatus::Acknowledged),
+            incident_resolved_addresses: show(IncidentStatus::Resolved),
+            incident_muted_addresses: show(IncidentStatus::Muted),
+        }
+    }
+
+    /// Parses one address field. An empty field means "not set".
+    pub fn parse_addresses(input: &str) -> Result<Option<WebhookAddresses>, String> {
+        match WebhookAddresses::parse(input) {
+            Ok(addresses) if addresses.is_empty() => Ok(None),
+            Ok(addresses) => Ok(Some(addresses)),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
+    pub fn parse(&self) -> Result<IncidentGrouping, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let grouping_level = errors.check(
+            Self::GROUPING_LEVEL,
+            self.grouping_level.parse::<GroupingLevel>(),
+        );
+        let minimum_severity = errors.check(
+            Self::MINIMUM_SEVERITY,
+            self.minimum_severity.parse::<MinimumSeverity>(),
+        );
+        let max_incident_length_days = errors.check(
+            Self::MAX_INCIDENT_LENGTH_DAYS,
+            DayCount::parse(&self.max_incident_length_days),
+        );
+        let mute_for_days = errors.check(Self::MUTE_FOR_DAYS, DayCount::parse(&self.mute_for_days));
+        let mut notification = NotificationAddresses::default();
+        for status in IncidentStatus::ALL {
+            let parsed = Self::parse_addresses(self.addresses(status));
+            if let Some(addresses) = errors.check(Self::address_field(status), parsed) {
+                notification.set(status, addresses);
+            }
+        }
+        match (
+            grouping_level,
+            minimum_severity,
+            max_incident_length_days,
+            mute_for_days,
+        ) {
+            (
+                Some(grouping_level),
+                Some(minimum_severity),
+                Some(max_incident_length_days),
+                Some(mute_for_days),
+            ) if errors.is_empty() => Ok(IncidentGrouping {
+                grouping_level,
+                minimum_severity,
+                divide_by_data_groups: self.divide_by_data_groups.is_some(),
+                max_incident_length_days,
+                mute_for_days,
+                disabled: self.enabled.is_none(),
+                notification,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid_form() -> IncidentSettingsForm {
+        IncidentSettingsForm {
+            grouping_level: "table_dimension".into(),
+            minimum_severity: "error".into(),
+            divide_by_data_groups: Some("on".into()),
+            max_incident_length_days: "30".into(),
+            mute_for_days: "7".into(),
+            enabled: None,
+            incident_opened_addresses:
+                "https://hooks.slack.com/services/T1/B1/x, https://example.com/h".into(),
+            incident_acknowledged_addresses: String::new(),
+            incident_resolved_addresses: "https://example.com/resolved".into(),
+            incident_muted_addresses: " ".into(),
+        }
+    }
+
+    #[test]
+    fn a_valid_settings_form_parses_into_grouping_settings() {
+        let settings = valid_form().parse().unwrap();
+        assert_eq!(settings.grouping_level, GroupingLevel::TableDimension);
+        assert_eq!(settings.minimum_severity, MinimumSeverity::Error);
+        assert!(settings.divide_by_data_groups);
+        assert!(
+            settings.disabled,
+            "an unchecked 'enable' box disables incident creation"
+        );
+        assert_eq!(settings.max_incident_length_days.get(), 30);
+        assert_eq!(settings.mute_for_days.get(), 7);
+        assert_eq!(
+            settings
+                .notification
+                .opened
+                .as_ref()
+                .map(|a| a.urls().len()),
+            Some(2)
+        );
+        assert_eq!(settings.notification.acknowledged, None);
+        assert_eq!(settings.notification.muted, None);
+        assert_eq!(
+            IncidentSettingsForm::from_settings(&settings).parse(),
+            Ok(settings)
+        );
+    }
+
+    #[test]
+    fn every_wrong_settings_field_is_named() {
+        let form = IncidentSettingsForm {
+            grouping_level: "by_table".into(),
+            minimum_severity: "low".into(),
+            max_incident_length_days: "0".into(),
+            mute_for_days: "x".into(),
+            incident_acknowledged_addresses: "ftp://example.com".into(),
+            ..valid_form()
+        };
+        let errors = form.parse().unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|(field, _)| field).collect();
+        assert_eq!(
+            fields,
+            [
+                "grouping_level",
+                "incident_acknowledged_addresses",
+                "max_incident_length_days",
+                "minimum_severity",
+                "mute_for_days"
+            ]
+        );
+        assert_eq!(
+            errors.get("max_incident_length_days"),
+            Some("must be between 1 and 3650 days")
+        );
+    }
+
+    #[test]
+    fn a_connection_form_names_its_wrong_fields() {
+        let form = ConnectionForm {
+            name: "bad name".into(),
+            provider_type: "nosql".into(),
+            description: String::new(),
+        };
+        let errors = form.parse().unwrap_err();
+        assert!(errors.get("name").is_some());
+        assert!(errors.get("provider_type").is_some());
+        assert_eq!(errors.get("description"), None);
+        let ok = ConnectionForm {
+            name: "dwh".into(),
+            provider_type: "duckdb".into(),
+            description: "x".into(),
+        };
+        assert_eq!(ok.parse().unwrap().provider_type, ProviderType::Duckdb);
+    }
+}

@@ -1,0 +1,69 @@
+//! Every page of the web UI, the HTML shell they render in, and the route table.
+
+mod connection;
+mod form;
+mod incident_settings;
+mod incidents;
+mod layout;
+mod not_found;
+mod sources;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Route, Router, Routes},
+    path,
+};
+
+pub use not_found::NotFound;
+
+/// The HTML document the server renders every page into.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="tocsin" href="/pkg/tocsin.css"/>
+        <Title formatter=|page: String| format!("{page} · Tocsin")/>
+        <Router>
+            <layout::Header/>
+            <main class="page">
+                // Async rendering sends each page whole, so its forms work without JavaScript and
+                // a missing connection can answer with status 404.
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/sources") view=sources::DataSourcesPage ssr=SsrMode::Async/>
+                    <Route
+                        path=path!("/sources/connection/:name")
+                        view=connection::ConnectionDetailsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/sources/connection/:name/incidents")
+                        view=incident_settings::IncidentSettingsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/incidents") view=incidents::IncidentsPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

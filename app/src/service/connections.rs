@@ -1,0 +1,86 @@
+//! Connections and their incident grouping and notification settings.
+
+use super::{ServiceError, ServiceResult};
+use crate::{
+    domain::{Connection, ConnectionName, Description, IncidentGrouping, NewConnection},
+    storage::{Storage, StorageError},
+};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct ConnectionService {
+    storage: Arc<dyn Storage>,
+}
+
+impl ConnectionService {
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self { storage }
+    }
+
+    pub async fn list(&self) -> ServiceResult<Vec<Connection>> {
+        Ok(self.storage.list_connections().await?)
+    }
+
+    pub async fn get(&self, name: &ConnectionName) -> ServiceResult<Connection> {
+        self.storage
+            .find_connection(name)
+            .await?
+            .ok_or_else(|| ServiceError::ConnectionNotFound(name.clone()))
+    }
+
+    /// Creates a connection with DQOps' default incident settings.
+    #[tracing::instrument(skip_all, fields(connection = %new.name))]
+    pub async fn create(&self, new: NewConnection) -> ServiceResult<Connection> {
+        match self
+            .storage
+            .create_connection(&new, &IncidentGrouping::default())
+            .await
+        {
+            Ok(connection) => {
+                tracing::info!(provider = new.provider_type.as_str(), "connection created");
+                Ok(connection)
+            }
+            Err(StorageError::Conflict) => Err(ServiceError::ConnectionExists(new.name)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub async fn update_description(
+        &self,
+        name: &ConnectionName,
+        description: &Description,
+    ) -> ServiceResult<()> {
+        match self.storage.update_description(name, description).await? {
+            true => Ok(()),
+            false => Err(ServiceError::ConnectionNotFound(name.clone())),
+        }
+    }
+
+    pub async fn incident_grouping(
+        &self,
+        name: &ConnectionName,
+    ) -> ServiceResult<IncidentGrouping> {
+        self.storage
+            .incident_grouping(name)
+            .await?
+            .ok_or_else(|| ServiceError::ConnectionNotFound(name.clone()))
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %name))]
+    pub async fn save_incident_grouping(
+        &self,
+        name: &ConnectionName,
+        grouping: &IncidentGrouping,
+    ) -> ServiceResult<()> {
+        match self.storage.save_incident_grouping(name, grouping).await? {
+            true => {
+                tracing::info!(
+                    level = grouping.grouping_level.as_str(),
+                    "incident settings saved"
+                );
+                Ok(())
+            }
+            false => Err(ServiceError::ConnectionNotFound(name.clone())),
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The operations pages and APIs perform. Server functions and REST handlers call these, never
+//! storage directly, so the UI and the API cannot drift apart.
+
+mod connections;
+
+pub use connections::ConnectionService;
+
+use crate::domain::ConnectionName;
+
+/// What a service call can fail with, in terms a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("no connection named {0:?} exists")]
+    ConnectionNotFound(ConnectionName),
+    #[error("a connection named {0:?} already exists")]
+    ConnectionExists(ConnectionName),
+    /// A failure the user cannot fix (the database is unreachable, a stored row is corrupt…).
+    /// The whole cause chain is logged; the user sees a generic message.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<crate::storage::StorageError> for ServiceError {
+    fn from(error: crate::storage::StorageError) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

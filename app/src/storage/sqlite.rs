@@ -1,0 +1,247 @@
+//! The SQLite backend: one file, WAL mode, foreign keys on, a busy timeout, migrations embedded.
+
+use super::{Storage, StorageError, StorageResult};
+use crate::domain::{
+    Connection, ConnectionName, DayCount, Description, IncidentGrouping, IncidentStatus,
+    NewConnection, NotificationAddresses, WebhookAddresses,
+};
+use async_trait::async_trait;
+use sqlx::{
+    Row,
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+        SqliteSynchronous,
+    },
+};
+use std::{str::FromStr, time::Duration};
+
+#[derive(Clone, Debug)]
+pub struct SqliteStorage {
+    pool: SqlitePool,
+}
+
+const CONNECTION_COLUMNS: &str = "name, provider_type, description";
+const GROUPING_COLUMNS: &str = "grouping_level, minimum_severity, divide_by_data_groups, max_incident_length_days, \
+     mute_for_days, incidents_disabled, incident_opened_addresses, incident_acknowledged_addresses, \
+     incident_resolved_addresses, incident_muted_addresses";
+
+impl SqliteStorage {
+    /// Opens (creating if missing, with its folder) and migrates the database at `url`.
+    pub async fn open(url: &str) -> StorageResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        if let Some(folder) = options.get_filename().parent() {
+            if !folder.as_os_str().is_empty() {
+                std::fs::create_dir_all(folder).map_err(|error| sqlx::Error::Io(error))?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn corrupt(column: &'static str, reason: impl ToString) -> StorageError {
+    StorageError::Corrupt {
+        column,
+        reason: reason.to_string(),
+    }
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn connection_from_row(row: &SqliteRow) -> StorageResult<Connection> {
+    let name: String = row.try_get("name")?;
+    let provider_type: String = row.try_get("provider_type")?;
+    let description: String = row.try_get("description")?;
+    Ok(Connection {
+        name: ConnectionName::parse(&name).map_err(|e| corrupt("name", e))?,
+        provider_type: provider_type
+            .parse()
+            .map_err(|e| corrupt("provider_type", e))?,
+        description: Description::parse(&description).map_err(|e| corrupt("description", e))?,
+    })
+}
+
+fn addresses_from_row(
+    row: &SqliteRow,
+    column: &'static str,
+) -> StorageResult<Option<WebhookAddresses>> {
+    let stored: Option<String> = row.try_get(column)?;
+    stored
+        .map(|text| WebhookAddresses::parse(&text).map_err(|e| corrupt(column, e)))
+        .transpose()
+}
+
+fn grouping_from_row(row: &SqliteRow) -> StorageResult<IncidentGrouping> {
+    let level: String = row.try_get("grouping_level")?;
+    let severity: String = row.try_get("minimum_severity")?;
+    let max_days: u32 = row.try_get("max_incident_length_days")?;
+    let mute_days: u32 = row.try_get("mute_for_days")?;
+    Ok(IncidentGrouping {
+        grouping_level: level.parse().map_err(|e| corrupt("grouping_level", e))?,
+        minimum_severity: severity
+            .parse()
+            .map_err(|e| corrupt("minimum_severity", e))?,
+        divide_by_data_groups: row.try_get("divide_by_data_groups")?,
+        max_incident_length_days: DayCount::new(max_days)
+            .map_err(|e| corrupt("max_incident_length_days", e))?,
+        mute_for_days: DayCount::new(mute_days).map_err(|e| corrupt("mute_for_days", e))?,
+        disabled: row.try_get("incidents_disabled")?,
+        notification: NotificationAddresses {
+            opened: addresses_from_row(row, "incident_opened_addresses")?,
+            acknowledged: addresses_from_row(row, "incident_acknowledged_addresses")?,
+            resolved: addresses_from_row(row, "incident_resolved_addresses")?,
+            muted: addresses_from_row(row, "incident_muted_addresses")?,
+        },
+    })
+}
+
+/// The stored spelling of one status's addresses: NULL when not set.
+fn stored_addresses(grouping: &IncidentGrouping, status: IncidentStatus) -> Option<String> {
+    grouping
+        .notification
+        .for_status(status)
+        .map(ToString::to_string)
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    #[tracing::instrument(skip_all)]
+    async fn list_connections(&self) -> StorageResult<Vec<Connection>> {
+        sqlx::query(&format!(
+            "SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY name"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(connection_from_row)
+        .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %name))]
+    async fn find_connection(&self, name: &ConnectionName) -> StorageResult<Option<Connection>> {
+        sqlx::query(&format!(
+            "SELECT {CONNECTION_COLUMNS} FROM connections WHERE name = ?"
+        ))
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(connection_from_row)
+        .transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %new.name))]
+    async fn create_connection(
+        &self,
+        new: &NewConnection,
+        grouping: &IncidentGrouping,
+    ) -> StorageResult<Connection> {
+        let now = now_millis();
+        let result = sqlx::query(&format!(
+            "INSERT INTO connections ({CONNECTION_COLUMNS}, {GROUPING_COLUMNS}, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(new.name.as_str())
+        .bind(new.provider_type.as_str())
+        .bind(new.description.as_str())
+        .bind(grouping.grouping_level.as_str())
+        .bind(grouping.minimum_severity.as_str())
+        .bind(grouping.divide_by_data_groups)
+        .bind(grouping.max_incident_length_days.get())
+        .bind(grouping.mute_for_days.get())
+        .bind(grouping.disabled)
+        .bind(stored_addresses(grouping, IncidentStatus::Open))
+        .bind(stored_addresses(grouping, IncidentStatus::Acknowledged))
+        .bind(stored_addresses(grouping, IncidentStatus::Resolved))
+        .bind(stored_addresses(grouping, IncidentStatus::Muted))
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(Connection {
+                name: new.name.clone(),
+                provider_type: new.provider_type,
+                description: new.description.clone(),
+            }),
+            Err(error) if is_unique_violation(&error) => Err(StorageError::Conflict),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %name))]
+    async fn update_description(
+        &self,
+        name: &ConnectionName,
+        description: &Description,
+    ) -> StorageResult<bool> {
+        let result =
+            sqlx::query("UPDATE connections SET description = ?, updated_at = ? WHERE name = ?")
+                .bind(description.as_str())
+                .bind(now_millis())
+                .bind(name.as_str())
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %name))]
+    async fn incident_grouping(
+        &self,
+        name: &ConnectionName,
+    ) -> StorageResult<Option<IncidentGrouping>> {
+        sqlx::query(&format!(
+            "SELECT {GROUPING_COLUMNS} FROM connections WHERE name = ?"
+        ))
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(grouping_from_row)
+        .transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %name))]
+    async fn save_incident_grouping(
+        &self,
+        name: &ConnectionName,
+        grouping: &IncidentGrouping,
+    ) -> StorageResult<bool> {
+        let result = sqlx::query(
+            "UPDATE connections SET grouping_level = ?, minimum_severity = ?, divide_by_data_groups = ?, \
+             max_incident_length_days = ?, mute_for_days = ?, incidents_disabled = ?, \
+             incident_opened_addresses = ?, incident_acknowledged_addresses = ?, \
+             incident_resolved_addresses = ?, incident_muted_addresses = ?, updated_at = ? WHERE name = ?",
+        )
+        .bind(grouping.grouping_level.as_str())
+        .bind(grouping.minimum_severity.as_str())
+        .bind(grouping.divide_by_data_groups)
+        .bind(grouping.max_incident_length_days.get())
+        .bind(grouping.mute_for_days.get())
+        .bind(grouping.disabled)
+        .bind(stored_addresses(grouping, IncidentStatus::Open))
+        .bind(stored_addresses(grouping, IncidentStatus::Acknowledged))
+        .bind(stored_addresses(grouping, IncidentStatus::Resolved))
+        .bind(stored_addresses(grouping, IncidentStatus::Muted))
+        .bind(now_millis())
+        .bind(name.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}

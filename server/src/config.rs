@@ -1,0 +1,134 @@
+//! Tocsin's configuration: command-line flags, each with an environment-variable equivalent.
+
+use clap::Parser;
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "tocsin",
+    version,
+    about = "Tocsin: data quality incidents and Slack and webhook notifications, compatible with DQOps."
+)]
+pub struct Config {
+    /// The address and port to listen on.
+    #[arg(long, env = "TOCSIN_LISTEN", default_value = "127.0.0.1:8888")]
+    pub listen: SocketAddr,
+
+    /// Where Tocsin stores its data: a `sqlite:` URL. The default is a SQLite file under ./data/,
+    /// created with its folder on first start.
+    #[arg(long, env = "TOCSIN_DATABASE_URL", default_value = "sqlite://data/tocsin.db", value_parser = parse_database_url)]
+    pub database_url: String,
+
+    /// The public base URL of this Tocsin, used in the links that notifications carry.
+    /// The default is derived from the listen address, e.g. http://127.0.0.1:8888/.
+    #[arg(long, env = "TOCSIN_BASE_URL", value_parser = BaseUrl::parse)]
+    pub base_url: Option<BaseUrl>,
+
+    /// The folder holding the compiled web assets (the `pkg/` folder with the WebAssembly,
+    /// JavaScript and CSS), as built by cargo-leptos.
+    #[arg(long, env = "TOCSIN_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+}
+
+impl Config {
+    /// The base URL links point at: the configured one, or one derived from the listen address.
+    pub fn effective_base_url(&self, bound: SocketAddr) -> BaseUrl {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| BaseUrl::from_listen_address(bound))
+    }
+}
+
+fn parse_database_url(input: &str) -> Result<String, String> {
+    let url = input.trim();
+    if url.starts_with("sqlite:") {
+        Ok(url.to_owned())
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Err(
+            "PostgreSQL is not supported yet; use a sqlite: URL such as sqlite://data/tocsin.db"
+                .to_owned(),
+        )
+    } else {
+        Err("must be a sqlite: URL such as sqlite://data/tocsin.db".to_owned())
+    }
+}
+
+/// An absolute `http` or `https` URL that ends with `/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let url = app::domain::WebhookUrl::parse(input)
+            .map_err(|error| format!("{error} (for example https://tocsin.example.com/)"))?;
+        let text = url.as_str();
+        if text.contains(['?', '#']) {
+            return Err("must not contain a query or a fragment".to_owned());
+        }
+        Ok(Self(if text.ends_with('/') {
+            text.to_owned()
+        } else {
+            format!("{text}/")
+        }))
+    }
+
+    pub fn from_listen_address(address: SocketAddr) -> Self {
+        let host = match address.ip() {
+            ip if ip.is_unspecified() => "localhost".to_owned(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        Self(format!("http://{host}:{}/", address.port()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_end_with_a_slash_and_must_be_http() {
+        assert_eq!(
+            BaseUrl::parse("https://tocsin.example.com")
+                .unwrap()
+                .as_str(),
+            "https://tocsin.example.com/"
+        );
+        assert_eq!(
+            BaseUrl::parse("http://h:8080/tocsin/").unwrap().as_str(),
+            "http://h:8080/tocsin/"
+        );
+        assert!(BaseUrl::parse("tocsin.example.com").is_err());
+        assert!(BaseUrl::parse("https://h/?x=1").is_err());
+    }
+
+    #[test]
+    fn the_default_base_url_follows_the_listen_address() {
+        let url = |address: &str| BaseUrl::from_listen_address(address.parse().unwrap()).0;
+        assert_eq!(url("127.0.0.1:8888"), "http://127.0.0.1:8888/");
+        assert_eq!(url("0.0.0.0:80"), "http://localhost:80/");
+        assert_eq!(url("[::1]:9000"), "http://[::1]:9000/");
+    }
+
+    #[test]
+    fn only_sqlite_database_urls_are_accepted_for_now() {
+        assert!(parse_database_url("sqlite://data/tocsin.db").is_ok());
+        assert!(parse_database_url("sqlite::memory:").is_ok());
+        assert!(
+            parse_database_url("postgres://localhost/tocsin")
+                .unwrap_err()
+                .contains("PostgreSQL")
+        );
+        assert!(parse_database_url("mysql://x").is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! The Tocsin server: builds the application from its configuration and serves it until stopped.
+//! `main` stays thin so that tests start exactly what production runs.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod telemetry;
+
+use anyhow::Context as _;
+use app::{App, service::ConnectionService, shell, state::AppState};
+use axum::{Router, response::Redirect, routing::get};
+use config::{BaseUrl, Config};
+use leptos::config::{Env, LeptosOptions};
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::{future::Future, net::SocketAddr};
+use tokio::net::TcpListener;
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+
+/// A configured Tocsin, bound to its port and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    base_url: BaseUrl,
+}
+
+impl Application {
+    /// Opens (and migrates) the database and binds the listen address.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let storage = app::storage::open(&config.database_url).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", config.listen))?;
+        let address = listener
+            .local_addr()
+            .context("could not read the bound address")?;
+        let site_root = config.site_root.to_string_lossy().into_owned();
+        let leptos_options = LeptosOptions::builder()
+            .output_name("tocsin")
+            .site_root(site_root)
+            .site_pkg_dir("pkg")
+            .site_addr(address)
+            .env(Env::PROD)
+            .build();
+        let state = AppState {
+            leptos_options,
+            connections: ConnectionService::new(storage),
+        };
+        Ok(Self {
+            listener,
+            router: router(state),
+            base_url: config.effective_base_url(address),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base_url
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed")
+    }
+}
+
+/// Every route: the pages and their server functions, the assets, and `/` → `/sources`.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/", get(|| async { Redirect::to(app::paths::SOURCES) }))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "could not listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

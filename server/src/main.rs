@@ -1,0 +1,32 @@
+//! The `tocsin` binary: reads the configuration, sets up logging, and serves until stopped.
+#![forbid(unsafe_code)]
+
+use clap::Parser as _;
+use server::{Application, config::Config, shutdown_signal, telemetry};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    telemetry::init();
+    let application = match Application::build(&config).await {
+        Ok(application) => application,
+        Err(error) => {
+            eprintln!("tocsin: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "Tocsin is listening on {}; open {}",
+        application.local_addr(),
+        application.base_url()
+    );
+    tracing::info!(base_url = %application.base_url(), "started");
+    match application.run_until(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tocsin: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
