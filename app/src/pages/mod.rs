@@ -41,6 +41,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Effects run only in the browser, after hydration: mark the page as interactive.
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "");
+        }
+    });
     view! {
         <Stylesheet id="tocsin" href="/pkg/tocsin.css"/>
         <Title formatter=|page: String| format!("{page} · Tocsin")/>

@@ -1,0 +1,55 @@
+# Shared by scripts/run and scripts/test: installs, idempotently, what a fresh Debian machine lacks.
+# Sourced, not run. Every version is pinned here and nowhere else.
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130 # must equal the wasm-bindgen crate pinned in Cargo.toml
+BINARYEN_VERSION=132         # npm's binaryen; Debian's (v108) produces a wasm that fails to hydrate
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$HOME/.cargo/bin:$PATH"
+# Build output lives outside the checkout, so a fresh clone reuses what an earlier one built.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tocsin/target}"
+TOOLS_DIR="${TOCSIN_TOOLS_DIR:-$HOME/.cache/tocsin/tools}"
+export PATH="$TOOLS_DIR/node_modules/.bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+ensure_rust_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    step "Adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    step "Installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes, once)"
+    cargo install --locked cargo-leptos --version "$CARGO_LEPTOS_VERSION" --features no_downloads
+  fi
+  if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+    step "Installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    # Not --locked: its lock file names a version the registry no longer serves.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+}
+
+ensure_wasm_opt() {
+  if ! wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
+    step "Installing wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+    mkdir -p "$TOOLS_DIR"
+    npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
+  fi
+}
+
+ensure_chromium() {
+  if ! [ -x /usr/bin/chromium ]; then
+    step "Installing Debian's Chromium"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
+ensure_npm_packages() {
+  local stamp="$ROOT/end2end/node_modules/.package-lock.json"
+  if ! [ -f "$stamp" ] || [ "$ROOT/end2end/package-lock.json" -nt "$stamp" ]; then
+    step "Installing the browser tests' npm packages"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
