@@ -158,7 +158,7 @@ fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
             <section class="card" aria-labelledby="webhooks-heading">
                 <h2 id="webhooks-heading">"Webhooks for notifications of an incident state change"</h2>
                 <p class="hint">
-                    "One webhook URL, or several separated by commas. Slack incoming webhooks get a Slack message; any other URL gets DQOps' JSON notification."
+                    "One webhook URL, or several separated by commas. Each must be an absolute http:// or https:// URL."
                 </p>
                 {IncidentStatus::ALL
                     .into_iter()
