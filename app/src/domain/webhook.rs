@@ -61,13 +61,8 @@ impl WebhookUrl {
         if !valid_host(host) {
             return Err(WebhookUrlError::InvalidHost);
         }
-        if let Some(port) = port {
-            if port.is_empty()
-                || !port.bytes().all(|b| b.is_ascii_digit())
-                || port.parse::<u16>().is_err()
-            {
-                return Err(WebhookUrlError::InvalidPort);
-            }
+        if port.is_some_and(|port| !valid_port(port)) {
+            return Err(WebhookUrlError::InvalidPort);
         }
         Ok(Self(url.to_owned()))
     }
@@ -124,6 +119,13 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), WebhookUrlEr
         Some((host, port)) => (host, Some(port)),
         None => (authority, None),
     })
+}
+
+/// 1 to 65535, in decimal digits only (`+1` and ` 1` parse as numbers but are not ports).
+fn valid_port(port: &str) -> bool {
+    !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u16>().is_ok_and(|n| n > 0)
 }
 
 fn valid_host(host: &str) -> bool {
@@ -305,6 +307,8 @@ mod tests {
             ("https://example.com:99999/", WebhookUrlError::InvalidPort),
             ("https://example.com:/", WebhookUrlError::InvalidPort),
             ("https://example.com:8a/", WebhookUrlError::InvalidPort),
+            ("https://example.com:0/", WebhookUrlError::InvalidPort),
+            ("https://example.com:+443/", WebhookUrlError::InvalidPort),
             ("https://-bad-.com/", WebhookUrlError::InvalidHost),
             ("https://a..b/", WebhookUrlError::InvalidHost),
             ("https://[zz]/", WebhookUrlError::InvalidHost),
