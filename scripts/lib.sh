@@ -9,6 +9,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$HOME/.cargo/bin:$PATH"
 # Build output lives outside the checkout, so a fresh clone reuses what an earlier one built.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tocsin/target}"
+# cargo-leptos compiles with this set, and leptos reads it at compile time (it decides the wasm
+# file's name). Setting it for every cargo command keeps one build of leptos, not two that
+# overwrite each other's server binary.
+export LEPTOS_OUTPUT_NAME=tocsin
 TOOLS_DIR="${TOCSIN_TOOLS_DIR:-$HOME/.cache/tocsin/tools}"
 export PATH="$TOOLS_DIR/node_modules/.bin:$PATH"
 
