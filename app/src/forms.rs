@@ -2,9 +2,8 @@
 //! The server functions parse with these; the browser runs the same code for instant feedback.
 
 use crate::domain::{
-    ConnectionName, DayCount, Description, FieldErrors, GroupingLevel, IncidentGrouping,
-    IncidentStatus, MinimumSeverity, NewConnection, NotificationAddresses, ProviderType,
-    WebhookAddresses,
+    ConnectionName, DayCount, Description, FieldErrors, GroupingLevel, IncidentGrouping, IncidentStatus,
+    MinimumSeverity, NewConnection, NotificationAddresses, ProviderType, WebhookAddresses,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,10 +24,7 @@ impl ConnectionForm {
     pub fn parse(&self) -> Result<NewConnection, FieldErrors> {
         let mut errors = FieldErrors::new();
         let name = errors.check(Self::NAME, ConnectionName::parse(&self.name));
-        let provider_type = errors.check(
-            Self::PROVIDER_TYPE,
-            self.provider_type.parse::<ProviderType>(),
-        );
+        let provider_type = errors.check(Self::PROVIDER_TYPE, self.provider_type.parse::<ProviderType>());
         let description = errors.check(Self::DESCRIPTION, Description::parse(&self.description));
         match (name, provider_type, description) {
             (Some(name), Some(provider_type), Some(description)) => Ok(NewConnection {
@@ -123,14 +119,8 @@ impl IncidentSettingsForm {
 
     pub fn parse(&self) -> Result<IncidentGrouping, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let grouping_level = errors.check(
-            Self::GROUPING_LEVEL,
-            self.grouping_level.parse::<GroupingLevel>(),
-        );
-        let minimum_severity = errors.check(
-            Self::MINIMUM_SEVERITY,
-            self.minimum_severity.parse::<MinimumSeverity>(),
-        );
+        let grouping_level = errors.check(Self::GROUPING_LEVEL, self.grouping_level.parse::<GroupingLevel>());
+        let minimum_severity = errors.check(Self::MINIMUM_SEVERITY, self.minimum_severity.parse::<MinimumSeverity>());
         let max_incident_length_days = errors.check(
             Self::MAX_INCIDENT_LENGTH_DAYS,
             DayCount::parse(&self.max_incident_length_days),
@@ -149,20 +139,19 @@ impl IncidentSettingsForm {
             max_incident_length_days,
             mute_for_days,
         ) {
-            (
-                Some(grouping_level),
-                Some(minimum_severity),
-                Some(max_incident_length_days),
-                Some(mute_for_days),
-            ) if errors.is_empty() => Ok(IncidentGrouping {
-                grouping_level,
-                minimum_severity,
-                divide_by_data_groups: self.divide_by_data_groups.is_some(),
-                max_incident_length_days,
-                mute_for_days,
-                disabled: self.enabled.is_none(),
-                notification,
-            }),
+            (Some(grouping_level), Some(minimum_severity), Some(max_incident_length_days), Some(mute_for_days))
+                if errors.is_empty() =>
+            {
+                Ok(IncidentGrouping {
+                    grouping_level,
+                    minimum_severity,
+                    divide_by_data_groups: self.divide_by_data_groups.is_some(),
+                    max_incident_length_days,
+                    mute_for_days,
+                    disabled: self.enabled.is_none(),
+                    notification,
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -180,8 +169,7 @@ mod tests {
             max_incident_length_days: "30".into(),
             mute_for_days: "7".into(),
             enabled: None,
-            incident_opened_addresses:
-                "https://hooks.slack.com/services/T1/B1/x, https://example.com/h".into(),
+            incident_opened_addresses: "https://hooks.slack.com/services/T1/B1/x, https://example.com/h".into(),
             incident_acknowledged_addresses: String::new(),
             incident_resolved_addresses: "https://example.com/resolved".into(),
             incident_muted_addresses: " ".into(),
@@ -200,20 +188,10 @@ mod tests {
         );
         assert_eq!(settings.max_incident_length_days.get(), 30);
         assert_eq!(settings.mute_for_days.get(), 7);
-        assert_eq!(
-            settings
-                .notification
-                .opened
-                .as_ref()
-                .map(|a| a.urls().len()),
-            Some(2)
-        );
+        assert_eq!(settings.notification.opened.as_ref().map(|a| a.urls().len()), Some(2));
         assert_eq!(settings.notification.acknowledged, None);
         assert_eq!(settings.notification.muted, None);
-        assert_eq!(
-            IncidentSettingsForm::from_settings(&settings).parse(),
-            Ok(settings)
-        );
+        assert_eq!(IncidentSettingsForm::from_settings(&settings).parse(), Ok(settings));
     }
 
     #[test]

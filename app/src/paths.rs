@@ -22,9 +22,7 @@ pub fn incident_settings(name: &ConnectionName) -> String {
 pub fn errors_query(errors: &FieldErrors) -> String {
     errors
         .iter()
-        .map(|(field, message)| {
-            format!("{ERROR_PARAM_PREFIX}{}={}", encode(field), encode(message))
-        })
+        .map(|(field, message)| format!("{ERROR_PARAM_PREFIX}{}={}", encode(field), encode(message)))
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -44,9 +42,7 @@ fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }
@@ -74,20 +70,8 @@ mod tests {
                 (percent_decode(key), percent_decode(value))
             })
             .collect();
-        let lookup = |key: &str| {
-            decoded
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-        };
-        let back = errors_from_query(
-            &[
-                "incident_muted_addresses",
-                "mute_for_days",
-                "grouping_level",
-            ],
-            lookup,
-        );
+        let lookup = |key: &str| decoded.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let back = errors_from_query(&["incident_muted_addresses", "mute_for_days", "grouping_level"], lookup);
         assert_eq!(back, errors);
     }
 

@@ -24,11 +24,7 @@ pub struct ConnectionSettings {
 
 #[server(prefix = "/rpc", endpoint = "list_connections")]
 pub async fn list_connections() -> Result<Vec<Connection>, ServerFnError> {
-    ssr::state()?
-        .connections
-        .list()
-        .await
-        .map_err(ssr::server_error)
+    ssr::state()?.connections.list().await.map_err(ssr::server_error)
 }
 
 /// `None` when no connection has this name (or the name is not a valid one).
@@ -51,10 +47,7 @@ pub async fn create_connection(form: ConnectionForm) -> Result<FormOutcome, Serv
         Ok(_) => Ok(ssr::saved("/sources")),
         Err(ServiceError::ConnectionExists(_)) => {
             let mut errors = FieldErrors::new();
-            errors.add(
-                ConnectionForm::NAME,
-                "is already used by another connection",
-            );
+            errors.add(ConnectionForm::NAME, "is already used by another connection");
             Ok(ssr::rejected("/sources", errors))
         }
         Err(error) => Err(ssr::server_error(error)),
@@ -86,9 +79,7 @@ pub async fn update_connection_description(
 
 /// `None` when no connection has this name.
 #[server(prefix = "/rpc", endpoint = "get_incident_settings")]
-pub async fn get_incident_settings(
-    connection: String,
-) -> Result<Option<ConnectionSettings>, ServerFnError> {
+pub async fn get_incident_settings(connection: String) -> Result<Option<ConnectionSettings>, ServerFnError> {
     let Ok(name) = crate::domain::ConnectionName::parse(&connection) else {
         return Ok(None);
     };
@@ -96,14 +87,8 @@ pub async fn get_incident_settings(
     let Some(connection) = ssr::found(connections.get(&name).await)? else {
         return Ok(None);
     };
-    let grouping = connections
-        .incident_grouping(&name)
-        .await
-        .map_err(ssr::server_error)?;
-    Ok(Some(ConnectionSettings {
-        connection,
-        grouping,
-    }))
+    let grouping = connections.incident_grouping(&name).await.map_err(ssr::server_error)?;
+    Ok(Some(ConnectionSettings { connection, grouping }))
 }
 
 #[server(prefix = "/rpc", endpoint = "save_incident_settings")]
@@ -137,13 +122,11 @@ mod ssr {
     use leptos::prelude::*;
 
     pub fn state() -> Result<AppState, ServerFnError> {
-        use_context::<AppState>()
-            .ok_or_else(|| ServerFnError::new("the application state is missing"))
+        use_context::<AppState>().ok_or_else(|| ServerFnError::new("the application state is missing"))
     }
 
     pub fn connection_name(input: &str) -> Result<ConnectionName, ServerFnError> {
-        ConnectionName::parse(input)
-            .map_err(|error| ServerFnError::new(format!("connection name {error}")))
+        ConnectionName::parse(input).map_err(|error| ServerFnError::new(format!("connection name {error}")))
     }
 
     /// Maps "not found" to `None`, for the loaders of pages that show a not-found page.
@@ -160,9 +143,7 @@ mod ssr {
         match error {
             ServiceError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "request failed");
-                ServerFnError::new(
-                    "Tocsin could not complete this request. The server log has the details.",
-                )
+                ServerFnError::new("Tocsin could not complete this request. The server log has the details.")
             }
             other => ServerFnError::new(other.to_string()),
         }

@@ -1,6 +1,6 @@
 //! The application state shared by the router, the pages and the server functions.
 
-use crate::service::ConnectionService;
+use crate::service::{ConnectionService, IncidentService};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub connections: ConnectionService,
+    pub incidents: IncidentService,
 }
 
 impl FromRef<AppState> for LeptosOptions {

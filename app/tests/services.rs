@@ -2,8 +2,8 @@
 
 use app::{
     domain::{
-        ConnectionName, DayCount, Description, GroupingLevel, IncidentGrouping, IncidentStatus,
-        MinimumSeverity, NewConnection, ProviderType, WebhookAddresses,
+        ConnectionName, DayCount, Description, GroupingLevel, IncidentGrouping, IncidentStatus, MinimumSeverity,
+        NewConnection, ProviderType, WebhookAddresses,
     },
     service::{ConnectionService, ServiceError},
     storage,
@@ -22,10 +22,7 @@ impl TestDb {
     }
 
     fn url(&self) -> String {
-        format!(
-            "sqlite://{}",
-            self.dir.path().join("nested/folder/tocsin.db").display()
-        )
+        format!("sqlite://{}", self.dir.path().join("nested/folder/tocsin.db").display())
     }
 
     async fn service(&self) -> ConnectionService {
@@ -107,9 +104,7 @@ async fn a_duplicate_connection_name_is_refused_and_the_first_is_kept() {
     service.create(new_connection("dwh")).await.unwrap();
     let mut second = new_connection("dwh");
     second.provider_type = ProviderType::Mysql;
-    assert!(
-        matches!(service.create(second).await, Err(ServiceError::ConnectionExists(n)) if n.as_str() == "dwh")
-    );
+    assert!(matches!(service.create(second).await, Err(ServiceError::ConnectionExists(n)) if n.as_str() == "dwh"));
     assert_eq!(
         service.get(&name("dwh")).await.unwrap().provider_type,
         ProviderType::Postgresql
@@ -131,10 +126,7 @@ async fn saved_incident_settings_survive_reopening_the_database() {
     let reopened = db.service().await;
     let stored = reopened.incident_grouping(&name("dwh")).await.unwrap();
     assert_eq!(stored, customised());
-    assert_eq!(
-        stored.notification.acknowledged, None,
-        "an unset address stays unset"
-    );
+    assert_eq!(stored.notification.acknowledged, None, "an unset address stays unset");
     assert_eq!(
         stored.notification.muted,
         Some(WebhookAddresses::default()),
@@ -172,15 +164,11 @@ async fn unknown_connections_are_reported_as_not_found() {
         Err(ServiceError::ConnectionNotFound(_))
     ));
     assert!(matches!(
-        service
-            .save_incident_grouping(&missing, &customised())
-            .await,
+        service.save_incident_grouping(&missing, &customised()).await,
         Err(ServiceError::ConnectionNotFound(_))
     ));
     assert!(matches!(
-        service
-            .update_description(&missing, &Description::default())
-            .await,
+        service.update_description(&missing, &Description::default()).await,
         Err(ServiceError::ConnectionNotFound(_))
     ));
 }
@@ -195,12 +183,7 @@ async fn a_description_can_be_edited() {
         .await
         .unwrap();
     assert_eq!(
-        service
-            .get(&name("dwh"))
-            .await
-            .unwrap()
-            .description
-            .as_str(),
+        service.get(&name("dwh")).await.unwrap().description.as_str(),
         "EU sales"
     );
 }
@@ -233,9 +216,6 @@ async fn the_database_refuses_values_the_domain_forbids() {
         "UPDATE connections SET grouping_level = 'schema'",
         "UPDATE connections SET minimum_severity = 'valid'",
     ] {
-        assert!(
-            sqlx::query(statement).execute(&pool).await.is_err(),
-            "{statement}"
-        );
+        assert!(sqlx::query(statement).execute(&pool).await.is_err(), "{statement}");
     }
 }

@@ -44,10 +44,7 @@ fn parse_database_url(input: &str) -> Result<String, String> {
     if url.starts_with("sqlite:") {
         Ok(url.to_owned())
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Err(
-            "PostgreSQL is not supported yet; use a sqlite: URL such as sqlite://data/tocsin.db"
-                .to_owned(),
-        )
+        Err("PostgreSQL is not supported yet; use a sqlite: URL such as sqlite://data/tocsin.db".to_owned())
     } else {
         Err("must be a sqlite: URL such as sqlite://data/tocsin.db".to_owned())
     }
@@ -99,9 +96,7 @@ mod tests {
     #[test]
     fn base_urls_end_with_a_slash_and_must_be_http() {
         assert_eq!(
-            BaseUrl::parse("https://tocsin.example.com")
-                .unwrap()
-                .as_str(),
+            BaseUrl::parse("https://tocsin.example.com").unwrap().as_str(),
             "https://tocsin.example.com/"
         );
         assert_eq!(

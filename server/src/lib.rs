@@ -2,11 +2,17 @@
 //! `main` stays thin so that tests start exactly what production runs.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod config;
 pub mod telemetry;
 
 use anyhow::Context as _;
-use app::{App, service::ConnectionService, shell, state::AppState};
+use app::{
+    App,
+    service::{ConnectionService, IncidentService},
+    shell,
+    state::AppState,
+};
 use axum::{Router, response::Redirect, routing::get};
 use config::{BaseUrl, Config};
 use leptos::config::{Env, LeptosOptions};
@@ -29,9 +35,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
-        let address = listener
-            .local_addr()
-            .context("could not read the bound address")?;
+        let address = listener.local_addr().context("could not read the bound address")?;
         let site_root = config.site_root.to_string_lossy().into_owned();
         let leptos_options = LeptosOptions::builder()
             .output_name("tocsin")
@@ -42,7 +46,8 @@ impl Application {
             .build();
         let state = AppState {
             leptos_options,
-            connections: ConnectionService::new(storage),
+            connections: ConnectionService::new(storage.clone()),
+            incidents: IncidentService::new(storage),
         };
         Ok(Self {
             listener,
@@ -52,9 +57,7 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     pub fn base_url(&self) -> &BaseUrl {
@@ -62,10 +65,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/", get(|| async { Redirect::to(app::paths::SOURCES) }))
+        .merge(api::router())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(CompressionLayer::new())

@@ -38,11 +38,7 @@ async fn spawn_app() -> TestApp {
 
 impl TestApp {
     async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.origin))
-            .send()
-            .await
-            .unwrap()
+        self.client.get(format!("{}{path}", self.origin)).send().await.unwrap()
     }
 
     /// Calls a server function as the hydrated page does (it wants data back).
@@ -55,21 +51,12 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        assert!(
-            response.status().is_success(),
-            "{function}: {}",
-            response.status()
-        );
+        assert!(response.status().is_success(), "{function}: {}", response.status());
         response.json().await.unwrap()
     }
 
     /// Posts a form as a browser without JavaScript does, and returns where it is sent next.
-    async fn post_plain_form(
-        &self,
-        function: &str,
-        referer: &str,
-        form: &[(&str, &str)],
-    ) -> String {
+    async fn post_plain_form(&self, function: &str, referer: &str, form: &[(&str, &str)]) -> String {
         let response = self
             .client
             .post(format!("{}/rpc/{function}", self.origin))
@@ -129,10 +116,7 @@ async fn a_created_connection_is_listed_on_the_data_sources_page() {
     assert!(app.page("/sources").await.contains("No connections yet"));
     app.create_connection("sales_dwh").await;
     let page = app.page("/sources").await;
-    assert!(
-        page.contains(r#"href="/sources/connection/sales_dwh""#),
-        "{page}"
-    );
+    assert!(page.contains(r#"href="/sources/connection/sales_dwh""#), "{page}");
     assert!(page.contains("PostgreSQL"));
 }
 
@@ -146,10 +130,7 @@ async fn unknown_connections_and_pages_answer_404() {
     ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 404, "{path}");
-        assert!(
-            response.text().await.unwrap().contains("Not found"),
-            "{path}"
-        );
+        assert!(response.text().await.unwrap().contains("Not found"), "{path}");
     }
 }
 
@@ -170,10 +151,7 @@ async fn saved_settings_are_rendered_by_the_server() {
         page.contains(r#"value="https://hooks.slack.com/services/T/B/secret""#),
         "{page}"
     );
-    assert!(
-        page.contains(r#"<option value="table_dimension" selected"#),
-        "{page}"
-    );
+    assert!(page.contains(r#"<option value="table_dimension" selected"#), "{page}");
     assert!(page.contains(r#"<option value="fatal" selected"#), "{page}");
     assert!(
         page.contains(r#"value="30""#) && page.contains(r#"value="5""#),
@@ -232,20 +210,13 @@ async fn without_javascript_a_save_redirects_back_with_its_outcome() {
     );
 
     let location = app
-        .post_plain_form(
-            "save_incident_settings",
-            page,
-            &settings_form("dwh", "ftp://nope"),
-        )
+        .post_plain_form("save_incident_settings", page, &settings_form("dwh", "ftp://nope"))
         .await;
     assert!(
         location.starts_with(&format!("{page}?error.incident_opened_addresses=")),
         "{location}"
     );
-    assert!(
-        !location.contains("nope"),
-        "the typed URL is not echoed: {location}"
-    );
+    assert!(!location.contains("nope"), "the typed URL is not echoed: {location}");
     let rendered = app.page(&location).await;
     assert!(
         rendered.contains("must be an absolute URL starting with http:// or https://"),
@@ -298,10 +269,7 @@ fn bad_configuration_stops_start_up_with_a_clear_message() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
-    let output = tocsin()
-        .env("TOCSIN_LISTEN", "127.0.0.1:99999")
-        .output()
-        .unwrap();
+    let output = tocsin().env("TOCSIN_LISTEN", "127.0.0.1:99999").output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("127.0.0.1:99999"));
 }
@@ -340,10 +308,7 @@ fn by_default_the_database_is_a_sqlite_file_under_data_created_on_first_start() 
         .unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(
-        line.starts_with("Tocsin is listening on 127.0.0.1:"),
-        "{line}"
-    );
+    assert!(line.starts_with("Tocsin is listening on 127.0.0.1:"), "{line}");
     assert!(line.contains("open http://127.0.0.1:"), "{line}");
     let database: PathBuf = dir.path().join("data/tocsin.db");
     assert!(database.is_file(), "{} was not created", database.display());

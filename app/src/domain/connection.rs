@@ -171,10 +171,7 @@ impl Description {
         if text.chars().count() > Self::MAX_LEN {
             return Err(DescriptionError::TooLong);
         }
-        if text
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
+        if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             return Err(DescriptionError::ControlCharacter);
         }
         Ok(Self(text.to_owned()))
@@ -228,19 +225,13 @@ mod tests {
         for ok in ["a", "dwh", "sales_db-2.prod", "A1", &"x".repeat(200)] {
             assert_eq!(ConnectionName::parse(ok).unwrap().as_str(), ok);
         }
-        assert_eq!(
-            ConnectionName::parse("  padded ").unwrap().as_str(),
-            "padded"
-        );
+        assert_eq!(ConnectionName::parse("  padded ").unwrap().as_str(), "padded");
     }
 
     #[test]
     fn connection_names_reject_empty_long_and_unsafe_input() {
         assert_eq!(ConnectionName::parse(""), Err(ConnectionNameError::Empty));
-        assert_eq!(
-            ConnectionName::parse("   "),
-            Err(ConnectionNameError::Empty)
-        );
+        assert_eq!(ConnectionName::parse("   "), Err(ConnectionNameError::Empty));
         assert_eq!(
             ConnectionName::parse(&"x".repeat(201)),
             Err(ConnectionNameError::TooLong)
@@ -268,10 +259,7 @@ mod tests {
         for provider in ProviderType::ALL {
             assert_eq!(provider.as_str().parse(), Ok(provider));
         }
-        assert_eq!(
-            "PostgreSQL".parse::<ProviderType>(),
-            Err(UnknownProviderType)
-        );
+        assert_eq!("PostgreSQL".parse::<ProviderType>(), Err(UnknownProviderType));
         assert_eq!("mongodb".parse::<ProviderType>(), Err(UnknownProviderType));
     }
 
@@ -279,18 +267,10 @@ mod tests {
     fn descriptions_are_optional_bounded_and_free_of_control_characters() {
         assert!(Description::parse("").unwrap().is_empty());
         assert_eq!(
-            Description::parse(" Sales warehouse\n(EU) ")
-                .unwrap()
-                .as_str(),
+            Description::parse(" Sales warehouse\n(EU) ").unwrap().as_str(),
             "Sales warehouse\n(EU)"
         );
-        assert_eq!(
-            Description::parse(&"d".repeat(2001)),
-            Err(DescriptionError::TooLong)
-        );
-        assert_eq!(
-            Description::parse("bell\u{7}"),
-            Err(DescriptionError::ControlCharacter)
-        );
+        assert_eq!(Description::parse(&"d".repeat(2001)), Err(DescriptionError::TooLong));
+        assert_eq!(Description::parse("bell\u{7}"), Err(DescriptionError::ControlCharacter));
     }
 }

@@ -13,9 +13,7 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_owned())
-            .or_insert_with(|| message.into());
+        self.0.entry(field.to_owned()).or_insert_with(|| message.into());
     }
 
     pub fn remove(&mut self, field: &str) {
@@ -35,11 +33,7 @@ impl FieldErrors {
     }
 
     /// Records the error of `result` under `field`, and returns its value if it parsed.
-    pub fn check<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        result: Result<T, E>,
-    ) -> Option<T> {
+    pub fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(error) => {

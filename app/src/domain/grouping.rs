@@ -41,12 +41,8 @@ impl GroupingLevel {
             Self::Table => "Table",
             Self::TableDimension => "Table / Quality dimension",
             Self::TableDimensionCategory => "Table / Quality dimension / Check category",
-            Self::TableDimensionCategoryType => {
-                "Table / Quality dimension / Check category / Check type"
-            }
-            Self::TableDimensionCategoryName => {
-                "Table / Quality dimension / Check category / Check name"
-            }
+            Self::TableDimensionCategoryType => "Table / Quality dimension / Check category / Check type",
+            Self::TableDimensionCategoryName => "Table / Quality dimension / Check category / Check name",
         }
     }
 }
@@ -238,10 +234,7 @@ mod tests {
         let expected = [
             ("table", "Table"),
             ("table_dimension", "Table / Quality dimension"),
-            (
-                "table_dimension_category",
-                "Table / Quality dimension / Check category",
-            ),
+            ("table_dimension_category", "Table / Quality dimension / Check category"),
             (
                 "table_dimension_category_type",
                 "Table / Quality dimension / Check category / Check type",
@@ -255,10 +248,7 @@ mod tests {
             assert_eq!(level.as_str(), spelling);
             assert_eq!(level.label(), label);
             assert_eq!(spelling.parse(), Ok(level));
-            assert_eq!(
-                serde_json::to_value(level).unwrap(),
-                serde_json::json!(spelling)
-            );
+            assert_eq!(serde_json::to_value(level).unwrap(), serde_json::json!(spelling));
         }
         assert_eq!(
             "table_dimension_category_check_name".parse::<GroupingLevel>(),
@@ -273,15 +263,9 @@ mod tests {
             assert_eq!(severity.as_str(), spelling);
             assert_eq!(severity.level(), level);
             assert_eq!(spelling.parse(), Ok(severity));
-            assert_eq!(
-                serde_json::to_value(severity).unwrap(),
-                serde_json::json!(spelling)
-            );
+            assert_eq!(serde_json::to_value(severity).unwrap(), serde_json::json!(spelling));
         }
-        assert_eq!(
-            "valid".parse::<MinimumSeverity>(),
-            Err(UnknownMinimumSeverity)
-        );
+        assert_eq!("valid".parse::<MinimumSeverity>(), Err(UnknownMinimumSeverity));
     }
 
     #[test]
@@ -292,10 +276,7 @@ mod tests {
         assert_eq!(DayCount::parse(""), Err(DayCountError::Empty));
         assert_eq!(DayCount::parse("0"), Err(DayCountError::OutOfRange));
         assert_eq!(DayCount::parse("3651"), Err(DayCountError::OutOfRange));
-        assert_eq!(
-            DayCount::parse("99999999999999999999"),
-            Err(DayCountError::OutOfRange)
-        );
+        assert_eq!(DayCount::parse("99999999999999999999"), Err(DayCountError::OutOfRange));
         assert_eq!(DayCount::parse("-5"), Err(DayCountError::NotAWholeNumber));
         assert_eq!(DayCount::parse("1.5"), Err(DayCountError::NotAWholeNumber));
         assert_eq!(DayCount::parse("ten"), Err(DayCountError::NotAWholeNumber));

@@ -1,14 +1,21 @@
 //! Tocsin's domain types. Each one is parsed once, at the edge, and is valid from then on.
 //! They compile to WebAssembly too, so the browser checks input with the same code as the server.
 
+mod check;
 mod connection;
 mod field_errors;
 mod grouping;
 mod incident;
+mod time;
 mod webhook;
 
+pub use check::{CheckResult, CheckType, Severity};
 pub use connection::{Connection, ConnectionName, Description, NewConnection, ProviderType};
 pub use field_errors::FieldErrors;
 pub use grouping::{DayCount, GroupingLevel, IncidentGrouping, MinimumSeverity};
-pub use incident::IncidentStatus;
+pub use incident::{
+    Actor, ChangeSource, ConnectionIncidentCounts, Incident, IncidentOrder, IncidentPage, IncidentQuery,
+    IncidentStatus, SeverityCounts, StatusChange,
+};
+pub use time::{MILLIS_PER_DAY, Timestamp};
 pub use webhook::{NotificationAddresses, WebhookAddresses, WebhookUrl};

@@ -41,9 +41,10 @@ impl WebhookUrl {
         if url.chars().any(char::is_whitespace) {
             return Err(WebhookUrlError::Whitespace);
         }
-        if url.chars().any(|c| {
-            c.is_control() || matches!(c, '<' | '>' | '"' | '\\' | '^' | '`' | '{' | '|' | '}')
-        }) {
+        if url
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '<' | '>' | '"' | '\\' | '^' | '`' | '{' | '|' | '}'))
+        {
             return Err(WebhookUrlError::InvalidCharacter);
         }
         let (scheme, rest) = url.split_once("://").ok_or(WebhookUrlError::NotHttp)?;
@@ -82,10 +83,7 @@ impl WebhookUrl {
 
     /// A form safe to show in logs and history: scheme, host and the last four characters.
     pub fn redacted(&self) -> String {
-        let scheme = self
-            .0
-            .split_once("://")
-            .map_or("https", |(scheme, _)| scheme);
+        let scheme = self.0.split_once("://").map_or("https", |(scheme, _)| scheme);
         let tail: String = {
             let chars: Vec<char> = self.0.chars().collect();
             chars[chars.len().saturating_sub(4)..].iter().collect()
@@ -97,14 +95,8 @@ impl WebhookUrl {
 /// Splits `host[:port]` or `[v6][:port]`.
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), WebhookUrlError> {
     if let Some(bracketed) = authority.strip_prefix('[') {
-        let (host, after) = bracketed
-            .split_once(']')
-            .ok_or(WebhookUrlError::InvalidHost)?;
-        if !host
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
-            || host.is_empty()
-        {
+        let (host, after) = bracketed.split_once(']').ok_or(WebhookUrlError::InvalidHost)?;
+        if !host.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') || host.is_empty() {
             return Err(WebhookUrlError::InvalidHost);
         }
         return match after {
@@ -123,9 +115,7 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), WebhookUrlEr
 
 /// 1 to 65535, in decimal digits only (`+1` and ` 1` parse as numbers but are not ports).
 fn valid_port(port: &str) -> bool {
-    !port.is_empty()
-        && port.bytes().all(|b| b.is_ascii_digit())
-        && port.parse::<u16>().is_ok_and(|n| n > 0)
+    !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|n| n > 0)
 }
 
 fn valid_host(host: &str) -> bool {
@@ -134,10 +124,7 @@ fn valid_host(host: &str) -> bool {
     }
     host.split('.').enumerate().all(|(index, label)| {
         // A single trailing dot (a fully qualified name) leaves one empty last label.
-        (label.is_empty()
-            && index > 0
-            && host.ends_with('.')
-            && index == host.split('.').count() - 1)
+        (label.is_empty() && index > 0 && host.ends_with('.') && index == host.split('.').count() - 1)
             || (!label.is_empty()
                 && label.len() <= 63
                 && !label.starts_with('-')
@@ -296,10 +283,7 @@ mod tests {
             ("javascript:alert(1)", WebhookUrlError::NotHttp),
             ("https://", WebhookUrlError::NoHost),
             ("https:///path", WebhookUrlError::NoHost),
-            (
-                "https://user:secret@example.com/",
-                WebhookUrlError::UserInfo,
-            ),
+            ("https://user:secret@example.com/", WebhookUrlError::UserInfo),
             ("https://user@example.com/", WebhookUrlError::UserInfo),
             ("https://exa mple.com/", WebhookUrlError::Whitespace),
             ("https://example.com/a\tb", WebhookUrlError::Whitespace),
@@ -325,8 +309,7 @@ mod tests {
 
     #[test]
     fn webhook_urls_are_redacted_in_debug_output() {
-        let url = WebhookUrl::parse("https://hooks.slack.com/services/T000/B000/SECRETTOKEN1234")
-            .unwrap();
+        let url = WebhookUrl::parse("https://hooks.slack.com/services/T000/B000/SECRETTOKEN1234").unwrap();
         let debug = format!("{url:?}");
         assert_eq!(debug, "WebhookUrl(https://hooks.slack.com/…1234)");
         assert!(!debug.contains("SECRETTOKEN"));
@@ -350,10 +333,7 @@ mod tests {
             "address 2 of 2 must not contain spaces or other whitespace"
         );
         let error = WebhookAddresses::parse("https://user:hunter2@example.com/").unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "must not contain a user name or password"
-        );
+        assert_eq!(error.to_string(), "must not contain a user name or password");
         assert!(!error.to_string().contains("hunter2"));
     }
 

@@ -16,8 +16,7 @@ impl FormErrors {
     /// Starts from the errors carried by the page's query, then follows `outcome`.
     pub fn new(fields: &'static [&'static str], outcome: Outcome) -> Self {
         let query = use_query_map();
-        let initial =
-            query.with_untracked(|query| paths::errors_from_query(fields, |key| query.get(key)));
+        let initial = query.with_untracked(|query| paths::errors_from_query(fields, |key| query.get(key)));
         let errors = RwSignal::new(initial);
         Effect::new(move |_| match outcome.get() {
             Some(Ok(FormOutcome::Rejected(rejected))) => errors.set(rejected),
@@ -69,11 +68,7 @@ pub fn error_id(field: &str) -> String {
 /// What the last save said: saved, or why it failed. After a save made without JavaScript, the
 /// query says which.
 #[component]
-pub fn SaveNotice(
-    outcome: Outcome,
-    errors: FormErrors,
-    #[prop(into)] saved_text: String,
-) -> impl IntoView {
+pub fn SaveNotice(outcome: Outcome, errors: FormErrors, #[prop(into)] saved_text: String) -> impl IntoView {
     let query = use_query_map();
     let notice = move || match outcome.get() {
         Some(Ok(FormOutcome::Saved)) => Some(("notice success", saved_text.clone())),

@@ -31,11 +31,7 @@ impl ConnectionService {
     /// Creates a connection with DQOps' default incident settings.
     #[tracing::instrument(skip_all, fields(connection = %new.name))]
     pub async fn create(&self, new: NewConnection) -> ServiceResult<Connection> {
-        match self
-            .storage
-            .create_connection(&new, &IncidentGrouping::default())
-            .await
-        {
+        match self.storage.create_connection(&new, &IncidentGrouping::default()).await {
             Ok(connection) => {
                 tracing::info!(provider = new.provider_type.as_str(), "connection created");
                 Ok(connection)
@@ -45,21 +41,14 @@ impl ConnectionService {
         }
     }
 
-    pub async fn update_description(
-        &self,
-        name: &ConnectionName,
-        description: &Description,
-    ) -> ServiceResult<()> {
+    pub async fn update_description(&self, name: &ConnectionName, description: &Description) -> ServiceResult<()> {
         match self.storage.update_description(name, description).await? {
             true => Ok(()),
             false => Err(ServiceError::ConnectionNotFound(name.clone())),
         }
     }
 
-    pub async fn incident_grouping(
-        &self,
-        name: &ConnectionName,
-    ) -> ServiceResult<IncidentGrouping> {
+    pub async fn incident_grouping(&self, name: &ConnectionName) -> ServiceResult<IncidentGrouping> {
         self.storage
             .incident_grouping(name)
             .await?
@@ -74,10 +63,7 @@ impl ConnectionService {
     ) -> ServiceResult<()> {
         match self.storage.save_incident_grouping(name, grouping).await? {
             true => {
-                tracing::info!(
-                    level = grouping.grouping_level.as_str(),
-                    "incident settings saved"
-                );
+                tracing::info!(level = grouping.grouping_level.as_str(), "incident settings saved");
                 Ok(())
             }
             false => Err(ServiceError::ConnectionNotFound(name.clone())),

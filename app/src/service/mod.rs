@@ -2,8 +2,10 @@
 //! storage directly, so the UI and the API cannot drift apart.
 
 mod connections;
+mod incidents;
 
 pub use connections::ConnectionService;
+pub use incidents::{Clock, IncidentRef, IncidentService, system_clock};
 
 use crate::domain::ConnectionName;
 
@@ -12,6 +14,8 @@ use crate::domain::ConnectionName;
 pub enum ServiceError {
     #[error("no connection named {0:?} exists")]
     ConnectionNotFound(ConnectionName),
+    #[error("no incident {0} exists on this connection")]
+    IncidentNotFound(String),
     #[error("a connection named {0:?} already exists")]
     ConnectionExists(ConnectionName),
     /// A failure the user cannot fix (the database is unreachable, a stored row is corrupt…).

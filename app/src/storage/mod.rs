@@ -5,7 +5,10 @@ mod sqlite;
 
 pub use sqlite::SqliteStorage;
 
-use crate::domain::{Connection, ConnectionName, Description, IncidentGrouping, NewConnection};
+use crate::domain::{
+    Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Description, Incident, IncidentGrouping,
+    IncidentPage, IncidentQuery, IncidentStatus, NewConnection, StatusChange, Timestamp,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -16,10 +19,7 @@ pub enum StorageError {
     Conflict,
     /// A stored value no longer parses as its domain type (for example, the file was edited by hand).
     #[error("stored {column} is invalid: {reason}")]
-    Corrupt {
-        column: &'static str,
-        reason: String,
-    },
+    Corrupt { column: &'static str, reason: String },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -36,30 +36,86 @@ pub trait Storage: Send + Sync + 'static {
     async fn find_connection(&self, name: &ConnectionName) -> StorageResult<Option<Connection>>;
 
     /// Inserts a connection with its initial incident settings; [`StorageError::Conflict`] if the name is taken.
-    async fn create_connection(
-        &self,
-        new: &NewConnection,
-        grouping: &IncidentGrouping,
-    ) -> StorageResult<Connection>;
+    async fn create_connection(&self, new: &NewConnection, grouping: &IncidentGrouping) -> StorageResult<Connection>;
 
     /// Returns false when the connection does not exist.
-    async fn update_description(
-        &self,
-        name: &ConnectionName,
-        description: &Description,
-    ) -> StorageResult<bool>;
+    async fn update_description(&self, name: &ConnectionName, description: &Description) -> StorageResult<bool>;
 
-    async fn incident_grouping(
-        &self,
-        name: &ConnectionName,
-    ) -> StorageResult<Option<IncidentGrouping>>;
+    async fn incident_grouping(&self, name: &ConnectionName) -> StorageResult<Option<IncidentGrouping>>;
 
     /// Replaces the connection's incident settings as a whole. Returns false when the connection does not exist.
-    async fn save_incident_grouping(
+    async fn save_incident_grouping(&self, name: &ConnectionName, grouping: &IncidentGrouping) -> StorageResult<bool>;
+
+    /// Stores a batch of check results and groups the eligible ones into incidents under the
+    /// connection's settings, all in one transaction: the incidents it opens are written with
+    /// their first transition. `None` when the connection does not exist.
+    async fn ingest_check_results(
         &self,
-        name: &ConnectionName,
-        grouping: &IncidentGrouping,
+        connection: &ConnectionName,
+        results: &[CheckResult],
+        now: Timestamp,
+    ) -> StorageResult<Option<IngestOutcome>>;
+
+    /// Open and acknowledged incidents per connection and severity, for every connection.
+    async fn incident_counts(&self) -> StorageResult<Vec<ConnectionIncidentCounts>>;
+
+    /// One page of a connection's incidents. `None` when the connection does not exist.
+    async fn list_incidents(
+        &self,
+        connection: &ConnectionName,
+        query: &IncidentQuery,
+        now: Timestamp,
+    ) -> StorageResult<Option<IncidentPage>>;
+
+    async fn find_incident(&self, connection: &ConnectionName, id: &str) -> StorageResult<Option<Incident>>;
+
+    /// Changes the status and records the transition, in one transaction. Muting starts the
+    /// mute window of the connection's `mute_for_days`.
+    async fn change_incident_status(
+        &self,
+        connection: &ConnectionName,
+        id: &str,
+        status: IncidentStatus,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StorageResult<StatusUpdate>;
+
+    /// Returns false when the incident does not exist.
+    async fn set_issue_url(
+        &self,
+        connection: &ConnectionName,
+        id: &str,
+        issue_url: Option<&str>,
+        now: Timestamp,
     ) -> StorageResult<bool>;
+
+    /// The incident's transitions, oldest first.
+    async fn incident_history(&self, id: &str) -> StorageResult<Vec<StatusChange>>;
+
+    /// The check results that joined the incident, newest first.
+    async fn incident_issues(&self, id: &str, limit: u32, offset: u32) -> StorageResult<Vec<CheckResult>>;
+}
+
+/// What storing a batch of check results did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    /// Results stored (those sent again with a known `result_id` are not).
+    pub accepted: u32,
+    /// Results skipped because their `result_id` was already stored.
+    pub duplicates: u32,
+    /// The ids of the incidents the batch opened.
+    pub opened: Vec<String>,
+    /// How many incidents that existed before the batch took new issues.
+    pub updated: u32,
+}
+
+/// What a status change did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatusUpdate {
+    NotFound,
+    /// The incident already had that status: nothing was written.
+    Unchanged,
+    Changed(StatusChange),
 }
 
 /// Opens the storage a database URL names, creating and migrating it as needed.

@@ -1,17 +1,17 @@
 //! The SQLite backend: one file, WAL mode, foreign keys on, a busy timeout, migrations embedded.
 
-use super::{Storage, StorageError, StorageResult};
+mod incidents;
+
+use super::{IngestOutcome, StatusUpdate, Storage, StorageError, StorageResult};
 use crate::domain::{
-    Connection, ConnectionName, DayCount, Description, IncidentGrouping, IncidentStatus,
-    NewConnection, NotificationAddresses, WebhookAddresses,
+    Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, DayCount, Description, Incident,
+    IncidentGrouping, IncidentPage, IncidentQuery, IncidentStatus, NewConnection, NotificationAddresses, StatusChange,
+    Timestamp, WebhookAddresses,
 };
 use async_trait::async_trait;
 use sqlx::{
     Row,
-    sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-        SqliteSynchronous,
-    },
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
 use std::{str::FromStr, time::Duration};
 
@@ -69,17 +69,12 @@ fn connection_from_row(row: &SqliteRow) -> StorageResult<Connection> {
     let description: String = row.try_get("description")?;
     Ok(Connection {
         name: ConnectionName::parse(&name).map_err(|e| corrupt("name", e))?,
-        provider_type: provider_type
-            .parse()
-            .map_err(|e| corrupt("provider_type", e))?,
+        provider_type: provider_type.parse().map_err(|e| corrupt("provider_type", e))?,
         description: Description::parse(&description).map_err(|e| corrupt("description", e))?,
     })
 }
 
-fn addresses_from_row(
-    row: &SqliteRow,
-    column: &'static str,
-) -> StorageResult<Option<WebhookAddresses>> {
+fn addresses_from_row(row: &SqliteRow, column: &'static str) -> StorageResult<Option<WebhookAddresses>> {
     let stored: Option<String> = row.try_get(column)?;
     stored
         .map(|text| WebhookAddresses::parse(&text).map_err(|e| corrupt(column, e)))
@@ -93,12 +88,9 @@ fn grouping_from_row(row: &SqliteRow) -> StorageResult<IncidentGrouping> {
     let mute_days: u32 = row.try_get("mute_for_days")?;
     Ok(IncidentGrouping {
         grouping_level: level.parse().map_err(|e| corrupt("grouping_level", e))?,
-        minimum_severity: severity
-            .parse()
-            .map_err(|e| corrupt("minimum_severity", e))?,
+        minimum_severity: severity.parse().map_err(|e| corrupt("minimum_severity", e))?,
         divide_by_data_groups: row.try_get("divide_by_data_groups")?,
-        max_incident_length_days: DayCount::new(max_days)
-            .map_err(|e| corrupt("max_incident_length_days", e))?,
+        max_incident_length_days: DayCount::new(max_days).map_err(|e| corrupt("max_incident_length_days", e))?,
         mute_for_days: DayCount::new(mute_days).map_err(|e| corrupt("mute_for_days", e))?,
         disabled: row.try_get("incidents_disabled")?,
         notification: NotificationAddresses {
@@ -112,45 +104,34 @@ fn grouping_from_row(row: &SqliteRow) -> StorageResult<IncidentGrouping> {
 
 /// The stored spelling of one status's addresses: NULL when not set.
 fn stored_addresses(grouping: &IncidentGrouping, status: IncidentStatus) -> Option<String> {
-    grouping
-        .notification
-        .for_status(status)
-        .map(ToString::to_string)
+    grouping.notification.for_status(status).map(ToString::to_string)
 }
 
 #[async_trait]
 impl Storage for SqliteStorage {
     #[tracing::instrument(skip_all)]
     async fn list_connections(&self) -> StorageResult<Vec<Connection>> {
-        sqlx::query(&format!(
-            "SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY name"
-        ))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(connection_from_row)
-        .collect()
+        sqlx::query(&format!("SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(connection_from_row)
+            .collect()
     }
 
     #[tracing::instrument(skip_all, fields(connection = %name))]
     async fn find_connection(&self, name: &ConnectionName) -> StorageResult<Option<Connection>> {
-        sqlx::query(&format!(
-            "SELECT {CONNECTION_COLUMNS} FROM connections WHERE name = ?"
-        ))
-        .bind(name.as_str())
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(connection_from_row)
-        .transpose()
+        sqlx::query(&format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE name = ?"))
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(connection_from_row)
+            .transpose()
     }
 
     #[tracing::instrument(skip_all, fields(connection = %new.name))]
-    async fn create_connection(
-        &self,
-        new: &NewConnection,
-        grouping: &IncidentGrouping,
-    ) -> StorageResult<Connection> {
+    async fn create_connection(&self, new: &NewConnection, grouping: &IncidentGrouping) -> StorageResult<Connection> {
         let now = now_millis();
         let result = sqlx::query(&format!(
             "INSERT INTO connections ({CONNECTION_COLUMNS}, {GROUPING_COLUMNS}, created_at, updated_at) \
@@ -185,43 +166,29 @@ impl Storage for SqliteStorage {
     }
 
     #[tracing::instrument(skip_all, fields(connection = %name))]
-    async fn update_description(
-        &self,
-        name: &ConnectionName,
-        description: &Description,
-    ) -> StorageResult<bool> {
-        let result =
-            sqlx::query("UPDATE connections SET description = ?, updated_at = ? WHERE name = ?")
-                .bind(description.as_str())
-                .bind(now_millis())
-                .bind(name.as_str())
-                .execute(&self.pool)
-                .await?;
+    async fn update_description(&self, name: &ConnectionName, description: &Description) -> StorageResult<bool> {
+        let result = sqlx::query("UPDATE connections SET description = ?, updated_at = ? WHERE name = ?")
+            .bind(description.as_str())
+            .bind(now_millis())
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
     #[tracing::instrument(skip_all, fields(connection = %name))]
-    async fn incident_grouping(
-        &self,
-        name: &ConnectionName,
-    ) -> StorageResult<Option<IncidentGrouping>> {
-        sqlx::query(&format!(
-            "SELECT {GROUPING_COLUMNS} FROM connections WHERE name = ?"
-        ))
-        .bind(name.as_str())
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(grouping_from_row)
-        .transpose()
+    async fn incident_grouping(&self, name: &ConnectionName) -> StorageResult<Option<IncidentGrouping>> {
+        sqlx::query(&format!("SELECT {GROUPING_COLUMNS} FROM connections WHERE name = ?"))
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(grouping_from_row)
+            .transpose()
     }
 
     #[tracing::instrument(skip_all, fields(connection = %name))]
-    async fn save_incident_grouping(
-        &self,
-        name: &ConnectionName,
-        grouping: &IncidentGrouping,
-    ) -> StorageResult<bool> {
+    async fn save_incident_grouping(&self, name: &ConnectionName, grouping: &IncidentGrouping) -> StorageResult<bool> {
         let result = sqlx::query(
             "UPDATE connections SET grouping_level = ?, minimum_severity = ?, divide_by_data_groups = ?, \
              max_incident_length_days = ?, mute_for_days = ?, incidents_disabled = ?, \
@@ -243,5 +210,68 @@ impl Storage for SqliteStorage {
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %connection, results = results.len()))]
+    async fn ingest_check_results(
+        &self,
+        connection: &ConnectionName,
+        results: &[CheckResult],
+        now: Timestamp,
+    ) -> StorageResult<Option<IngestOutcome>> {
+        self.ingest(connection, results, now).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn incident_counts(&self) -> StorageResult<Vec<ConnectionIncidentCounts>> {
+        self.counts().await
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %connection))]
+    async fn list_incidents(
+        &self,
+        connection: &ConnectionName,
+        query: &IncidentQuery,
+        now: Timestamp,
+    ) -> StorageResult<Option<IncidentPage>> {
+        self.list(connection, query, now).await
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %connection, incident = id))]
+    async fn find_incident(&self, connection: &ConnectionName, id: &str) -> StorageResult<Option<Incident>> {
+        self.find(connection, id).await
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %connection, incident = id, status = %status))]
+    async fn change_incident_status(
+        &self,
+        connection: &ConnectionName,
+        id: &str,
+        status: IncidentStatus,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StorageResult<StatusUpdate> {
+        self.change_status(connection, id, status, actor, now).await
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %connection, incident = id))]
+    async fn set_issue_url(
+        &self,
+        connection: &ConnectionName,
+        id: &str,
+        issue_url: Option<&str>,
+        now: Timestamp,
+    ) -> StorageResult<bool> {
+        SqliteStorage::set_issue_url(self, connection, id, issue_url, now).await
+    }
+
+    #[tracing::instrument(skip_all, fields(incident = id))]
+    async fn incident_history(&self, id: &str) -> StorageResult<Vec<StatusChange>> {
+        self.history(id).await
+    }
+
+    #[tracing::instrument(skip_all, fields(incident = id))]
+    async fn incident_issues(&self, id: &str, limit: u32, offset: u32) -> StorageResult<Vec<CheckResult>> {
+        self.issues(id, limit, offset).await
     }
 }

@@ -1,0 +1,559 @@
+//! Incidents, their issues and their transitions, in SQLite.
+
+use super::{SqliteStorage, corrupt, grouping_from_row};
+use crate::{
+    domain::{
+        Actor, ChangeSource, CheckResult, ConnectionIncidentCounts, ConnectionName, Incident, IncidentOrder,
+        IncidentPage, IncidentQuery, IncidentStatus, Severity, SeverityCounts, StatusChange, Timestamp,
+    },
+    grouping::{GroupingKey, IncidentWindow, is_incident_candidate, joins},
+    storage::{IngestOutcome, StatusUpdate, StorageResult},
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, sqlite::SqliteRow};
+use std::collections::{BTreeMap, HashSet};
+
+const INCIDENT_COLUMNS: &str = "i.id, c.name AS connection, i.incident_hash, i.schema_name, i.table_name, \
+     i.table_priority, i.data_group_name, i.quality_dimension, i.check_category, i.check_type, i.check_name, \
+     i.highest_severity, i.minimum_severity, i.first_seen, i.last_seen, i.incident_until, \
+     i.failed_checks_count, i.issue_url, i.status, i.muted_until";
+
+const CHECK_RESULT_COLUMNS: &str = "schema_name, table_name, column_name, check_name, check_category, check_type, \
+     quality_dimension, severity, executed_at, data_group, table_priority, time_period, actual_value, \
+     expected_value, message, result_id";
+
+/// Who opens incidents: the check results themselves.
+const CHECKS_ACTOR: &str = "check results";
+
+fn severity(row: &SqliteRow, column: &'static str) -> StorageResult<Severity> {
+    let level: u8 = row.try_get(column)?;
+    Severity::try_from(level).map_err(|e| corrupt(column, e))
+}
+
+fn status(row: &SqliteRow, column: &'static str) -> StorageResult<IncidentStatus> {
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|e| corrupt(column, e))
+}
+
+fn optional_time(row: &SqliteRow, column: &'static str) -> StorageResult<Option<Timestamp>> {
+    Ok(row.try_get::<Option<i64>, _>(column)?.map(Timestamp::from_millis))
+}
+
+fn time(row: &SqliteRow, column: &'static str) -> StorageResult<Timestamp> {
+    Ok(Timestamp::from_millis(row.try_get(column)?))
+}
+
+fn incident_from_row(row: &SqliteRow) -> StorageResult<Incident> {
+    let connection: String = row.try_get("connection")?;
+    let check_type: Option<String> = row.try_get("check_type")?;
+    let count: i64 = row.try_get("failed_checks_count")?;
+    Ok(Incident {
+        id: row.try_get("id")?,
+        connection: ConnectionName::parse(&connection).map_err(|e| corrupt("connection", e))?,
+        incident_hash: row.try_get("incident_hash")?,
+        schema: row.try_get("schema_name")?,
+        table: row.try_get("table_name")?,
+        table_priority: row.try_get("table_priority")?,
+        data_group: row.try_get("data_group_name")?,
+        quality_dimension: row.try_get("quality_dimension")?,
+        check_category: row.try_get("check_category")?,
+        check_type: check_type
+            .map(|t| t.parse().map_err(|e| corrupt("check_type", e)))
+            .transpose()?,
+        check_name: row.try_get("check_name")?,
+        highest_severity: severity(row, "highest_severity")?,
+        minimum_severity: severity(row, "minimum_severity")?,
+        first_seen: time(row, "first_seen")?,
+        last_seen: time(row, "last_seen")?,
+        incident_until: time(row, "incident_until")?,
+        failed_checks_count: u32::try_from(count).map_err(|e| corrupt("failed_checks_count", e))?,
+        issue_url: row.try_get("issue_url")?,
+        status: status(row, "status")?,
+        muted_until: optional_time(row, "muted_until")?,
+    })
+}
+
+fn check_result_from_row(row: &SqliteRow) -> StorageResult<CheckResult> {
+    let check_type: String = row.try_get("check_type")?;
+    Ok(CheckResult {
+        schema: row.try_get("schema_name")?,
+        table: row.try_get("table_name")?,
+        column: row.try_get("column_name")?,
+        check_name: row.try_get("check_name")?,
+        check_category: row.try_get("check_category")?,
+        check_type: check_type.parse().map_err(|e| corrupt("check_type", e))?,
+        quality_dimension: row.try_get("quality_dimension")?,
+        severity: severity(row, "severity")?,
+        executed_at: time(row, "executed_at")?,
+        data_group: row.try_get("data_group")?,
+        table_priority: row.try_get("table_priority")?,
+        time_period: optional_time(row, "time_period")?,
+        actual_value: row.try_get("actual_value")?,
+        expected_value: row.try_get("expected_value")?,
+        message: row.try_get("message")?,
+        result_id: row.try_get("result_id")?,
+    })
+}
+
+fn status_change_from_row(row: &SqliteRow) -> StorageResult<StatusChange> {
+    let from: Option<String> = row.try_get("from_status")?;
+    let source: String = row.try_get("source")?;
+    Ok(StatusChange {
+        from: from
+            .map(|s| s.parse().map_err(|e| corrupt("from_status", e)))
+            .transpose()?,
+        to: status(row, "to_status")?,
+        at: time(row, "changed_at")?,
+        by: Actor {
+            name: row.try_get("changed_by")?,
+            source: source.parse::<ChangeSource>().map_err(|e| corrupt("source", e))?,
+        },
+    })
+}
+
+/// `LIKE` pattern of one filter token: `*` is the wildcard, and a token without one matches anywhere.
+fn like_pattern(token: &str) -> String {
+    let escaped = token.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    if escaped.contains('*') {
+        escaped.replace('*', "%")
+    } else {
+        format!("%{escaped}%")
+    }
+}
+
+fn order_column(order: IncidentOrder) -> &'static str {
+    match order {
+        IncidentOrder::Table => "i.table_name",
+        IncidentOrder::TablePriority => "i.table_priority",
+        IncidentOrder::FirstSeen => "i.first_seen",
+        IncidentOrder::LastSeen => "i.last_seen",
+        IncidentOrder::DataGroup => "i.data_group_name",
+        IncidentOrder::QualityDimension => "i.quality_dimension",
+        IncidentOrder::CheckName => "i.check_name",
+        IncidentOrder::HighestSeverity => "i.highest_severity",
+        IncidentOrder::FailedChecksCount => "i.failed_checks_count",
+    }
+}
+
+const FILTERED_COLUMNS: [&str; 9] = [
+    "i.id",
+    "i.schema_name",
+    "i.table_name",
+    "i.data_group_name",
+    "i.quality_dimension",
+    "i.check_category",
+    "i.check_type",
+    "i.check_name",
+    "i.issue_url",
+];
+
+/// Appends the WHERE clause of `query` (after `WHERE c.name = ?`).
+fn push_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a IncidentQuery, now: Timestamp) {
+    sql.push(" AND i.first_seen >= ");
+    sql.push_bind(now.start_of_month(query.months.saturating_sub(1)).millis());
+    sql.push(" AND i.status IN (");
+    let mut statuses = sql.separated(", ");
+    for status in &query.statuses {
+        statuses.push_bind(status.as_str());
+    }
+    sql.push(")");
+    if let Some(severity) = query.severity {
+        sql.push(" AND i.highest_severity = ").push_bind(severity.level());
+    }
+    if let Some(dimension) = &query.dimension {
+        sql.push(" AND i.quality_dimension = ").push_bind(dimension.as_str());
+    }
+    if let Some(category) = &query.category {
+        sql.push(" AND i.check_category = ").push_bind(category.as_str());
+    }
+    for token in query.filter.iter().flat_map(|filter| filter.split_whitespace()) {
+        sql.push(" AND (");
+        let pattern = like_pattern(token);
+        for (index, column) in FILTERED_COLUMNS.iter().enumerate() {
+            if index > 0 {
+                sql.push(" OR ");
+            }
+            sql.push(format!("{column} LIKE "))
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+        }
+        sql.push(")");
+    }
+}
+
+async fn connection_id(conn: &mut SqliteConnection, name: &ConnectionName) -> StorageResult<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT id FROM connections WHERE name = ?")
+        .bind(name.as_str())
+        .fetch_optional(conn)
+        .await?)
+}
+
+async fn insert_status_change(
+    conn: &mut SqliteConnection,
+    incident_id: &str,
+    change: &StatusChange,
+) -> StorageResult<()> {
+    sqlx::query(
+        "INSERT INTO incident_status_changes (incident_id, from_status, to_status, changed_at, changed_by, source) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(incident_id)
+    .bind(change.from.map(IncidentStatus::as_str))
+    .bind(change.to.as_str())
+    .bind(change.at.millis())
+    .bind(&change.by.name)
+    .bind(change.by.source.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+impl SqliteStorage {
+    pub(super) async fn ingest(
+        &self,
+        connection: &ConnectionName,
+        results: &[CheckResult],
+        now: Timestamp,
+    ) -> StorageResult<Option<IngestOutcome>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query(&format!(
+            "SELECT id, {} FROM connections WHERE name = ?",
+            super::GROUPING_COLUMNS
+        ))
+        .bind(connection.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let connection_id: i64 = row.try_get("id")?;
+        let settings = grouping_from_row(&row)?;
+
+        // Issues join incidents in the order they were executed.
+        let mut ordered: Vec<&CheckResult> = results.iter().collect();
+        ordered.sort_by_key(|result| result.executed_at);
+
+        let mut outcome = IngestOutcome::default();
+        let mut updated: HashSet<String> = HashSet::new();
+        for result in ordered {
+            let stored: Option<i64> = sqlx::query_scalar(&format!(
+                "INSERT INTO check_results (connection_id, {CHECK_RESULT_COLUMNS}, received_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (connection_id, result_id) DO NOTHING RETURNING id"
+            ))
+            .bind(connection_id)
+            .bind(&result.schema)
+            .bind(&result.table)
+            .bind(&result.column)
+            .bind(&result.check_name)
+            .bind(&result.check_category)
+            .bind(result.check_type.as_str())
+            .bind(&result.quality_dimension)
+            .bind(result.severity.level())
+            .bind(result.executed_at.millis())
+            .bind(&result.data_group)
+            .bind(result.table_priority)
+            .bind(result.time_period.map(Timestamp::millis))
+            .bind(result.actual_value)
+            .bind(result.expected_value)
+            .bind(&result.message)
+            .bind(&result.result_id)
+            .bind(now.millis())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(check_result_id) = stored else {
+                outcome.duplicates += 1;
+                continue;
+            };
+            outcome.accepted += 1;
+            if !is_incident_candidate(result, &settings, now) {
+                continue;
+            }
+            let key = GroupingKey::of(result, &settings);
+            let hash = key.hash(connection);
+            let candidates = sqlx::query(
+                "SELECT id, status, first_seen, incident_until, muted_until FROM incidents \
+                 WHERE connection_id = ? AND incident_hash = ? AND status != 'resolved' AND first_seen <= ? \
+                 ORDER BY first_seen DESC LIMIT 16",
+            )
+            .bind(connection_id)
+            .bind(hash)
+            .bind(result.executed_at.millis())
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut joined = None;
+            for candidate in &candidates {
+                let window = IncidentWindow {
+                    status: status(candidate, "status")?,
+                    first_seen: time(candidate, "first_seen")?,
+                    incident_until: time(candidate, "incident_until")?,
+                    muted_until: optional_time(candidate, "muted_until")?,
+                };
+                if joins(window, result.executed_at) {
+                    joined = Some(candidate.try_get::<String, _>("id")?);
+                    break;
+                }
+            }
+            let incident_id = match joined {
+                Some(id) => {
+                    sqlx::query(
+                        "UPDATE incidents SET failed_checks_count = failed_checks_count + 1, \
+                         highest_severity = max(highest_severity, ?), last_seen = max(last_seen, ?), updated_at = ? \
+                         WHERE id = ?",
+                    )
+                    .bind(result.severity.level())
+                    .bind(result.executed_at.millis())
+                    .bind(now.millis())
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if !outcome.opened.contains(&id) {
+                        updated.insert(id.clone());
+                    }
+                    id
+                }
+                None => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    sqlx::query(
+                        "INSERT INTO incidents (id, connection_id, incident_hash, schema_name, table_name, \
+                         table_priority, data_group_name, quality_dimension, check_category, check_type, check_name, \
+                         highest_severity, minimum_severity, first_seen, last_seen, incident_until, \
+                         failed_checks_count, status, created_at, updated_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?, ?)",
+                    )
+                    .bind(&id)
+                    .bind(connection_id)
+                    .bind(hash)
+                    .bind(&key.schema)
+                    .bind(&key.table)
+                    .bind(result.table_priority)
+                    .bind(&key.data_group)
+                    .bind(&key.quality_dimension)
+                    .bind(&key.check_category)
+                    .bind(key.check_type.map(|t| t.as_str()))
+                    .bind(&key.check_name)
+                    .bind(result.severity.level())
+                    .bind(settings.minimum_severity.level())
+                    .bind(result.executed_at.millis())
+                    .bind(result.executed_at.millis())
+                    .bind(
+                        result
+                            .executed_at
+                            .plus_days(settings.max_incident_length_days.get())
+                            .millis(),
+                    )
+                    .bind(now.millis())
+                    .bind(now.millis())
+                    .execute(&mut *tx)
+                    .await?;
+                    let opened = StatusChange {
+                        from: None,
+                        to: IncidentStatus::Open,
+                        at: now,
+                        by: Actor {
+                            name: CHECKS_ACTOR.to_owned(),
+                            source: ChangeSource::Checks,
+                        },
+                    };
+                    insert_status_change(&mut tx, &id, &opened).await?;
+                    outcome.opened.push(id.clone());
+                    id
+                }
+            };
+            sqlx::query("UPDATE check_results SET incident_id = ? WHERE id = ?")
+                .bind(&incident_id)
+                .bind(check_result_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        outcome.updated = updated.len() as u32;
+        Ok(Some(outcome))
+    }
+
+    pub(super) async fn counts(&self) -> StorageResult<Vec<ConnectionIncidentCounts>> {
+        let rows = sqlx::query(
+            "SELECT c.name, i.status, i.highest_severity, count(i.id) AS n FROM connections c \
+             LEFT JOIN incidents i ON i.connection_id = c.id AND i.status IN ('open', 'acknowledged') \
+             GROUP BY c.name, i.status, i.highest_severity ORDER BY c.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts: BTreeMap<String, ConnectionIncidentCounts> = BTreeMap::new();
+        for row in rows {
+            let name: String = row.try_get("name")?;
+            let entry = match counts.entry(name.clone()) {
+                std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::btree_map::Entry::Vacant(entry) => entry.insert(ConnectionIncidentCounts {
+                    connection: ConnectionName::parse(&name).map_err(|e| corrupt("name", e))?,
+                    open: SeverityCounts::default(),
+                    acknowledged: SeverityCounts::default(),
+                }),
+            };
+            let Some(status_text) = row.try_get::<Option<String>, _>("status")? else {
+                continue; // a connection without incidents
+            };
+            let count: i64 = row.try_get("n")?;
+            let severity = severity(&row, "highest_severity")?;
+            match status_text.as_str() {
+                "open" => entry.open.add(severity, count as u32),
+                _ => entry.acknowledged.add(severity, count as u32),
+            }
+        }
+        Ok(counts.into_values().collect())
+    }
+
+    pub(super) async fn list(
+        &self,
+        connection: &ConnectionName,
+        query: &IncidentQuery,
+        now: Timestamp,
+    ) -> StorageResult<Option<IncidentPage>> {
+        let mut conn = self.pool.acquire().await?;
+        if connection_id(&mut conn, connection).await?.is_none() {
+            return Ok(None);
+        }
+        if query.statuses.is_empty() {
+            return Ok(Some(IncidentPage {
+                incidents: Vec::new(),
+                total: 0,
+            }));
+        }
+        let mut count = QueryBuilder::<Sqlite>::new(
+            "SELECT count(*) FROM incidents i JOIN connections c ON c.id = i.connection_id WHERE c.name = ",
+        );
+        count.push_bind(connection.as_str());
+        push_filters(&mut count, query, now);
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+
+        let mut select = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i JOIN connections c ON c.id = i.connection_id WHERE c.name = "
+        ));
+        select.push_bind(connection.as_str());
+        push_filters(&mut select, query, now);
+        let direction = if query.descending { "DESC" } else { "ASC" };
+        select.push(format!(
+            " ORDER BY {} {direction}, i.first_seen DESC, i.id LIMIT ",
+            order_column(query.order)
+        ));
+        select.push_bind(i64::from(query.limit));
+        select.push(" OFFSET ");
+        select.push_bind(i64::from(query.page.saturating_sub(1)) * i64::from(query.limit));
+        let incidents = select
+            .build()
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(incident_from_row)
+            .collect::<StorageResult<Vec<_>>>()?;
+        Ok(Some(IncidentPage {
+            incidents,
+            total: total as u32,
+        }))
+    }
+
+    pub(super) async fn find(&self, connection: &ConnectionName, id: &str) -> StorageResult<Option<Incident>> {
+        sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i JOIN connections c ON c.id = i.connection_id \
+             WHERE c.name = ? AND i.id = ?"
+        ))
+        .bind(connection.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(incident_from_row)
+        .transpose()
+    }
+
+    pub(super) async fn change_status(
+        &self,
+        connection: &ConnectionName,
+        id: &str,
+        new_status: IncidentStatus,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StorageResult<StatusUpdate> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT i.status, c.mute_for_days FROM incidents i JOIN connections c ON c.id = i.connection_id \
+             WHERE c.name = ? AND i.id = ?",
+        )
+        .bind(connection.as_str())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(StatusUpdate::NotFound);
+        };
+        let current = status(&row, "status")?;
+        if current == new_status {
+            return Ok(StatusUpdate::Unchanged);
+        }
+        let mute_for_days: u32 = row.try_get("mute_for_days")?;
+        let muted_until = (new_status == IncidentStatus::Muted).then(|| now.plus_days(mute_for_days).millis());
+        sqlx::query("UPDATE incidents SET status = ?, muted_until = ?, updated_at = ? WHERE id = ?")
+            .bind(new_status.as_str())
+            .bind(muted_until)
+            .bind(now.millis())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let change = StatusChange {
+            from: Some(current),
+            to: new_status,
+            at: now,
+            by: actor.clone(),
+        };
+        insert_status_change(&mut tx, id, &change).await?;
+        tx.commit().await?;
+        Ok(StatusUpdate::Changed(change))
+    }
+
+    pub(super) async fn set_issue_url(
+        &self,
+        connection: &ConnectionName,
+        id: &str,
+        issue_url: Option<&str>,
+        now: Timestamp,
+    ) -> StorageResult<bool> {
+        let result = sqlx::query(
+            "UPDATE incidents SET issue_url = ?, updated_at = ? \
+             WHERE id = ? AND connection_id = (SELECT id FROM connections WHERE name = ?)",
+        )
+        .bind(issue_url)
+        .bind(now.millis())
+        .bind(id)
+        .bind(connection.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub(super) async fn history(&self, id: &str) -> StorageResult<Vec<StatusChange>> {
+        sqlx::query(
+            "SELECT from_status, to_status, changed_at, changed_by, source FROM incident_status_changes \
+             WHERE incident_id = ? ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(status_change_from_row)
+        .collect()
+    }
+
+    pub(super) async fn issues(&self, id: &str, limit: u32, offset: u32) -> StorageResult<Vec<CheckResult>> {
+        sqlx::query(&format!(
+            "SELECT {CHECK_RESULT_COLUMNS} FROM check_results WHERE incident_id = ? \
+             ORDER BY executed_at DESC, id DESC LIMIT ? OFFSET ?"
+        ))
+        .bind(id)
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(check_result_from_row)
+        .collect()
+    }
+}
