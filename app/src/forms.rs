@@ -27,11 +27,9 @@ impl ConnectionForm {
         let provider_type = errors.check(Self::PROVIDER_TYPE, self.provider_type.parse::<ProviderType>());
         let description = errors.check(Self::DESCRIPTION, Description::parse(&self.description));
         match (name, provider_type, description) {
-            (Some(name), Some(provider_type), Some(description)) => Ok(NewConnection {
-                name,
-                provider_type,
-                description,
-            }),
+            (Some(name), Some(provider_type), Some(description)) => {
+                Ok(NewConnection { name, provider_type, description })
+            }
             _ => Err(errors),
         }
     }
@@ -87,13 +85,7 @@ impl IncidentSettingsForm {
 
     /// The form as it shows `settings`.
     pub fn from_settings(settings: &IncidentGrouping) -> Self {
-        let show = |status| {
-            settings
-                .notification
-                .for_status(status)
-                .map(ToString::to_string)
-                .unwrap_or_default()
-        };
+        let show = |status| settings.notification.for_status(status).map(ToString::to_string).unwrap_or_default();
         Self {
             grouping_level: settings.grouping_level.as_str().to_owned(),
             minimum_severity: settings.minimum_severity.as_str().to_owned(),
@@ -121,10 +113,8 @@ impl IncidentSettingsForm {
         let mut errors = FieldErrors::new();
         let grouping_level = errors.check(Self::GROUPING_LEVEL, self.grouping_level.parse::<GroupingLevel>());
         let minimum_severity = errors.check(Self::MINIMUM_SEVERITY, self.minimum_severity.parse::<MinimumSeverity>());
-        let max_incident_length_days = errors.check(
-            Self::MAX_INCIDENT_LENGTH_DAYS,
-            DayCount::parse(&self.max_incident_length_days),
-        );
+        let max_incident_length_days =
+            errors.check(Self::MAX_INCIDENT_LENGTH_DAYS, DayCount::parse(&self.max_incident_length_days));
         let mute_for_days = errors.check(Self::MUTE_FOR_DAYS, DayCount::parse(&self.mute_for_days));
         let mut notification = NotificationAddresses::default();
         for status in IncidentStatus::ALL {
@@ -133,12 +123,7 @@ impl IncidentSettingsForm {
                 notification.set(status, addresses);
             }
         }
-        match (
-            grouping_level,
-            minimum_severity,
-            max_incident_length_days,
-            mute_for_days,
-        ) {
+        match (grouping_level, minimum_severity, max_incident_length_days, mute_for_days) {
             (Some(grouping_level), Some(minimum_severity), Some(max_incident_length_days), Some(mute_for_days))
                 if errors.is_empty() =>
             {
@@ -182,10 +167,7 @@ mod tests {
         assert_eq!(settings.grouping_level, GroupingLevel::TableDimension);
         assert_eq!(settings.minimum_severity, MinimumSeverity::Error);
         assert!(settings.divide_by_data_groups);
-        assert!(
-            settings.disabled,
-            "an unchecked 'enable' box disables incident creation"
-        );
+        assert!(settings.disabled, "an unchecked 'enable' box disables incident creation");
         assert_eq!(settings.max_incident_length_days.get(), 30);
         assert_eq!(settings.mute_for_days.get(), 7);
         assert_eq!(settings.notification.opened.as_ref().map(|a| a.urls().len()), Some(2));
@@ -216,28 +198,18 @@ mod tests {
                 "mute_for_days"
             ]
         );
-        assert_eq!(
-            errors.get("max_incident_length_days"),
-            Some("must be between 1 and 3650 days")
-        );
+        assert_eq!(errors.get("max_incident_length_days"), Some("must be between 1 and 3650 days"));
     }
 
     #[test]
     fn a_connection_form_names_its_wrong_fields() {
-        let form = ConnectionForm {
-            name: "bad name".into(),
-            provider_type: "nosql".into(),
-            description: String::new(),
-        };
+        let form =
+            ConnectionForm { name: "bad name".into(), provider_type: "nosql".into(), description: String::new() };
         let errors = form.parse().unwrap_err();
         assert!(errors.get("name").is_some());
         assert!(errors.get("provider_type").is_some());
         assert_eq!(errors.get("description"), None);
-        let ok = ConnectionForm {
-            name: "dwh".into(),
-            provider_type: "duckdb".into(),
-            description: "x".into(),
-        };
+        let ok = ConnectionForm { name: "dwh".into(), provider_type: "duckdb".into(), description: "x".into() };
         assert_eq!(ok.parse().unwrap().provider_type, ProviderType::Duckdb);
     }
 }

@@ -56,10 +56,7 @@ mod tests {
     #[test]
     fn field_errors_survive_a_trip_through_the_query_string() {
         let mut errors = FieldErrors::new();
-        errors.add(
-            "incident_muted_addresses",
-            "must be an absolute URL starting with http:// or https://",
-        );
+        errors.add("incident_muted_addresses", "must be an absolute URL starting with http:// or https://");
         errors.add("mute_for_days", "must be between 1 and 3650 days");
         let query = errors_query(&errors);
         assert!(!query.contains(' ') && !query.contains('/'), "{query}");

@@ -69,11 +69,7 @@ pub async fn update_connection_description(
             return Ok(ssr::rejected(&page, errors));
         }
     };
-    ssr::state()?
-        .connections
-        .update_description(&name, &description)
-        .await
-        .map_err(ssr::server_error)?;
+    ssr::state()?.connections.update_description(&name, &description).await.map_err(ssr::server_error)?;
     Ok(ssr::saved(&page))
 }
 
@@ -102,11 +98,7 @@ pub async fn save_incident_settings(
         Ok(grouping) => grouping,
         Err(errors) => return Ok(ssr::rejected(&page, errors)),
     };
-    ssr::state()?
-        .connections
-        .save_incident_grouping(&name, &grouping)
-        .await
-        .map_err(ssr::server_error)?;
+    ssr::state()?.connections.save_incident_grouping(&name, &grouping).await.map_err(ssr::server_error)?;
     Ok(ssr::saved(&page))
 }
 
@@ -152,14 +144,7 @@ mod ssr {
     /// True when the browser posted the form itself (JavaScript off) and expects a page back.
     fn plain_form_post() -> bool {
         use_context::<http::request::Parts>()
-            .and_then(|parts| {
-                parts
-                    .headers
-                    .get(http::header::ACCEPT)?
-                    .to_str()
-                    .ok()
-                    .map(str::to_owned)
-            })
+            .and_then(|parts| parts.headers.get(http::header::ACCEPT)?.to_str().ok().map(str::to_owned))
             .is_some_and(|accept| accept.contains("text/html"))
     }
 

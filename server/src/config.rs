@@ -33,9 +33,7 @@ pub struct Config {
 impl Config {
     /// The base URL links point at: the configured one, or one derived from the listen address.
     pub fn effective_base_url(&self, bound: SocketAddr) -> BaseUrl {
-        self.base_url
-            .clone()
-            .unwrap_or_else(|| BaseUrl::from_listen_address(bound))
+        self.base_url.clone().unwrap_or_else(|| BaseUrl::from_listen_address(bound))
     }
 }
 
@@ -62,11 +60,7 @@ impl BaseUrl {
         if text.contains(['?', '#']) {
             return Err("must not contain a query or a fragment".to_owned());
         }
-        Ok(Self(if text.ends_with('/') {
-            text.to_owned()
-        } else {
-            format!("{text}/")
-        }))
+        Ok(Self(if text.ends_with('/') { text.to_owned() } else { format!("{text}/") }))
     }
 
     pub fn from_listen_address(address: SocketAddr) -> Self {
@@ -95,14 +89,8 @@ mod tests {
 
     #[test]
     fn base_urls_end_with_a_slash_and_must_be_http() {
-        assert_eq!(
-            BaseUrl::parse("https://tocsin.example.com").unwrap().as_str(),
-            "https://tocsin.example.com/"
-        );
-        assert_eq!(
-            BaseUrl::parse("http://h:8080/tocsin/").unwrap().as_str(),
-            "http://h:8080/tocsin/"
-        );
+        assert_eq!(BaseUrl::parse("https://tocsin.example.com").unwrap().as_str(), "https://tocsin.example.com/");
+        assert_eq!(BaseUrl::parse("http://h:8080/tocsin/").unwrap().as_str(), "http://h:8080/tocsin/");
         assert!(BaseUrl::parse("tocsin.example.com").is_err());
         assert!(BaseUrl::parse("https://h/?x=1").is_err());
     }
@@ -119,11 +107,7 @@ mod tests {
     fn only_sqlite_database_urls_are_accepted_for_now() {
         assert!(parse_database_url("sqlite://data/tocsin.db").is_ok());
         assert!(parse_database_url("sqlite::memory:").is_ok());
-        assert!(
-            parse_database_url("postgres://localhost/tocsin")
-                .unwrap_err()
-                .contains("PostgreSQL")
-        );
+        assert!(parse_database_url("postgres://localhost/tocsin").unwrap_err().contains("PostgreSQL"));
         assert!(parse_database_url("mysql://x").is_err());
     }
 }

@@ -32,9 +32,8 @@ impl Application {
     /// Opens (and migrates) the database and binds the listen address.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let storage = app::storage::open(&config.database_url).await?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("could not listen on {}", config.listen))?;
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("could not listen on {}", config.listen))?;
         let address = listener.local_addr().context("could not read the bound address")?;
         let site_root = config.site_root.to_string_lossy().into_owned();
         let leptos_options = LeptosOptions::builder()
@@ -49,11 +48,7 @@ impl Application {
             connections: ConnectionService::new(storage.clone()),
             incidents: IncidentService::new(storage),
         };
-        Ok(Self {
-            listener,
-            router: router(state),
-            base_url: config.effective_base_url(address),
-        })
+        Ok(Self { listener, router: router(state), base_url: config.effective_base_url(address) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -66,10 +61,7 @@ impl Application {
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server failed")
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.context("the HTTP server failed")
     }
 }
 

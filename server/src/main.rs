@@ -16,11 +16,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!(
-        "Tocsin is listening on {}; open {}",
-        application.local_addr(),
-        application.base_url()
-    );
+    println!("Tocsin is listening on {}; open {}", application.local_addr(), application.base_url());
     tracing::info!(base_url = %application.base_url(), "started");
     match application.run_until(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,15 +25,8 @@ async fn spawn_app() -> TestApp {
     let application = Application::build(&config).await.unwrap();
     let origin = format!("http://{}", application.local_addr());
     tokio::spawn(application.run_until(std::future::pending()));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        origin,
-        client,
-        _dir: dir,
-    }
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { origin, client, _dir: dir }
 }
 
 impl TestApp {
@@ -77,12 +70,8 @@ impl TestApp {
     }
 
     async fn create_connection(&self, name: &str) {
-        let outcome = self
-            .call(
-                "create_connection",
-                &[("form[name]", name), ("form[provider_type]", "postgresql")],
-            )
-            .await;
+        let outcome =
+            self.call("create_connection", &[("form[name]", name), ("form[provider_type]", "postgresql")]).await;
         assert_eq!(outcome, serde_json::json!("Saved"));
     }
 }
@@ -123,11 +112,7 @@ async fn a_created_connection_is_listed_on_the_data_sources_page() {
 #[tokio::test]
 async fn unknown_connections_and_pages_answer_404() {
     let app = spawn_app().await;
-    for path in [
-        "/sources/connection/nope",
-        "/sources/connection/nope/incidents",
-        "/no/such/page",
-    ] {
+    for path in ["/sources/connection/nope", "/sources/connection/nope/incidents", "/no/such/page"] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 404, "{path}");
         assert!(response.text().await.unwrap().contains("Not found"), "{path}");
@@ -138,45 +123,28 @@ async fn unknown_connections_and_pages_answer_404() {
 async fn saved_settings_are_rendered_by_the_server() {
     let app = spawn_app().await;
     app.create_connection("dwh").await;
-    let outcome = app
-        .call(
-            "save_incident_settings",
-            &settings_form("dwh", "https://hooks.slack.com/services/T/B/secret"),
-        )
-        .await;
+    let outcome =
+        app.call("save_incident_settings", &settings_form("dwh", "https://hooks.slack.com/services/T/B/secret")).await;
     assert_eq!(outcome, serde_json::json!("Saved"));
 
     let page = app.page("/sources/connection/dwh/incidents").await;
-    assert!(
-        page.contains(r#"value="https://hooks.slack.com/services/T/B/secret""#),
-        "{page}"
-    );
+    assert!(page.contains(r#"value="https://hooks.slack.com/services/T/B/secret""#), "{page}");
     assert!(page.contains(r#"<option value="table_dimension" selected"#), "{page}");
     assert!(page.contains(r#"<option value="fatal" selected"#), "{page}");
-    assert!(
-        page.contains(r#"value="30""#) && page.contains(r#"value="5""#),
-        "{page}"
-    );
+    assert!(page.contains(r#"value="30""#) && page.contains(r#"value="5""#), "{page}");
 }
 
 #[tokio::test]
 async fn a_rejected_save_names_each_field_and_changes_nothing() {
     let app = spawn_app().await;
     app.create_connection("dwh").await;
-    app.call(
-        "save_incident_settings",
-        &settings_form("dwh", "https://first.example/hook"),
-    )
-    .await;
+    app.call("save_incident_settings", &settings_form("dwh", "https://first.example/hook")).await;
 
     let mut form = settings_form("dwh", "https://second.example/hook");
     form.retain(|(key, _)| *key != "form[mute_for_days]");
     form.push(("form[mute_for_days]", "0"));
     form.retain(|(key, _)| *key != "form[incident_resolved_addresses]");
-    form.push((
-        "form[incident_resolved_addresses]",
-        "https://user:hunter2@example.com/x",
-    ));
+    form.push(("form[incident_resolved_addresses]", "https://user:hunter2@example.com/x"));
     let outcome = app.call("save_incident_settings", &form).await;
     assert_eq!(
         outcome,
@@ -195,37 +163,17 @@ async fn without_javascript_a_save_redirects_back_with_its_outcome() {
     let app = spawn_app().await;
     app.create_connection("dwh").await;
     let page = "/sources/connection/dwh/incidents";
-    let location = app
-        .post_plain_form(
-            "save_incident_settings",
-            page,
-            &settings_form("dwh", "https://ok.example/"),
-        )
-        .await;
+    let location =
+        app.post_plain_form("save_incident_settings", page, &settings_form("dwh", "https://ok.example/")).await;
     assert_eq!(location, format!("{page}?saved=1"));
-    assert!(
-        app.page(&location)
-            .await
-            .contains("Incident and notification settings saved.")
-    );
+    assert!(app.page(&location).await.contains("Incident and notification settings saved."));
 
-    let location = app
-        .post_plain_form("save_incident_settings", page, &settings_form("dwh", "ftp://nope"))
-        .await;
-    assert!(
-        location.starts_with(&format!("{page}?error.incident_opened_addresses=")),
-        "{location}"
-    );
+    let location = app.post_plain_form("save_incident_settings", page, &settings_form("dwh", "ftp://nope")).await;
+    assert!(location.starts_with(&format!("{page}?error.incident_opened_addresses=")), "{location}");
     assert!(!location.contains("nope"), "the typed URL is not echoed: {location}");
     let rendered = app.page(&location).await;
-    assert!(
-        rendered.contains("must be an absolute URL starting with http:// or https://"),
-        "{rendered}"
-    );
-    assert!(
-        rendered.contains("https://ok.example/"),
-        "the saved value is still shown"
-    );
+    assert!(rendered.contains("must be an absolute URL starting with http:// or https://"), "{rendered}");
+    assert!(rendered.contains("https://ok.example/"), "the saved value is still shown");
 }
 
 #[tokio::test]
@@ -246,9 +194,7 @@ async fn saving_settings_of_an_unknown_connection_fails_clearly() {
 
 fn tocsin() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tocsin"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     command
 }
 
@@ -257,10 +203,7 @@ fn bad_configuration_stops_start_up_with_a_clear_message() {
     let cases: [(&[&str], &str); 4] = [
         (&["--listen", "localhost"], "--listen"),
         (&["--database-url", "mysql://db/tocsin"], "sqlite:"),
-        (
-            &["--database-url", "postgres://db/tocsin"],
-            "PostgreSQL is not supported yet",
-        ),
+        (&["--database-url", "postgres://db/tocsin"], "PostgreSQL is not supported yet"),
         (&["--base-url", "tocsin.example.com"], "--base-url"),
     ];
     for (args, expected) in cases {
@@ -303,9 +246,7 @@ fn by_default_the_database_is_a_sqlite_file_under_data_created_on_first_start() 
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(line.starts_with("Tocsin is listening on 127.0.0.1:"), "{line}");

@@ -111,10 +111,7 @@ impl TryFrom<u8> for Severity {
     type Error = InvalidSeverity;
 
     fn try_from(level: u8) -> Result<Self, InvalidSeverity> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.level() == level)
-            .ok_or(InvalidSeverity)
+        Self::ALL.into_iter().find(|s| s.level() == level).ok_or(InvalidSeverity)
     }
 }
 

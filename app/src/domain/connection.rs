@@ -30,10 +30,7 @@ impl ConnectionName {
         if name.chars().count() > Self::MAX_LEN {
             return Err(ConnectionNameError::TooLong);
         }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-        {
+        if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
             return Err(ConnectionNameError::InvalidCharacter(bad));
         }
         Ok(Self(name.to_owned()))
@@ -143,10 +140,7 @@ impl FromStr for ProviderType {
     type Err = UnknownProviderType;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or(UnknownProviderType)
+        Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or(UnknownProviderType)
     }
 }
 
@@ -232,26 +226,11 @@ mod tests {
     fn connection_names_reject_empty_long_and_unsafe_input() {
         assert_eq!(ConnectionName::parse(""), Err(ConnectionNameError::Empty));
         assert_eq!(ConnectionName::parse("   "), Err(ConnectionNameError::Empty));
-        assert_eq!(
-            ConnectionName::parse(&"x".repeat(201)),
-            Err(ConnectionNameError::TooLong)
-        );
-        assert_eq!(
-            ConnectionName::parse("a b"),
-            Err(ConnectionNameError::InvalidCharacter(' '))
-        );
-        assert_eq!(
-            ConnectionName::parse("a/b"),
-            Err(ConnectionNameError::InvalidCharacter('/'))
-        );
-        assert_eq!(
-            ConnectionName::parse("zażółć"),
-            Err(ConnectionNameError::InvalidCharacter('ż'))
-        );
-        assert_eq!(
-            ConnectionName::parse("a<script>"),
-            Err(ConnectionNameError::InvalidCharacter('<'))
-        );
+        assert_eq!(ConnectionName::parse(&"x".repeat(201)), Err(ConnectionNameError::TooLong));
+        assert_eq!(ConnectionName::parse("a b"), Err(ConnectionNameError::InvalidCharacter(' ')));
+        assert_eq!(ConnectionName::parse("a/b"), Err(ConnectionNameError::InvalidCharacter('/')));
+        assert_eq!(ConnectionName::parse("zażółć"), Err(ConnectionNameError::InvalidCharacter('ż')));
+        assert_eq!(ConnectionName::parse("a<script>"), Err(ConnectionNameError::InvalidCharacter('<')));
     }
 
     #[test]
@@ -266,10 +245,7 @@ mod tests {
     #[test]
     fn descriptions_are_optional_bounded_and_free_of_control_characters() {
         assert!(Description::parse("").unwrap().is_empty());
-        assert_eq!(
-            Description::parse(" Sales warehouse\n(EU) ").unwrap().as_str(),
-            "Sales warehouse\n(EU)"
-        );
+        assert_eq!(Description::parse(" Sales warehouse\n(EU) ").unwrap().as_str(), "Sales warehouse\n(EU)");
         assert_eq!(Description::parse(&"d".repeat(2001)), Err(DescriptionError::TooLong));
         assert_eq!(Description::parse("bell\u{7}"), Err(DescriptionError::ControlCharacter));
     }

@@ -63,10 +63,7 @@ impl FromStr for GroupingLevel {
     type Err = UnknownGroupingLevel;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|level| level.as_str() == s)
-            .ok_or(UnknownGroupingLevel)
+        Self::ALL.into_iter().find(|level| level.as_str() == s).ok_or(UnknownGroupingLevel)
     }
 }
 
@@ -122,10 +119,7 @@ impl FromStr for MinimumSeverity {
     type Err = UnknownMinimumSeverity;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|severity| severity.as_str() == s)
-            .ok_or(UnknownMinimumSeverity)
+        Self::ALL.into_iter().find(|severity| severity.as_str() == s).ok_or(UnknownMinimumSeverity)
     }
 }
 
@@ -151,11 +145,7 @@ impl DayCount {
     pub const DQOPS_DEFAULT: DayCount = DayCount(60);
 
     pub fn new(days: u32) -> Result<Self, DayCountError> {
-        if (Self::MIN..=Self::MAX).contains(&days) {
-            Ok(Self(days as u16))
-        } else {
-            Err(DayCountError::OutOfRange)
-        }
+        if (Self::MIN..=Self::MAX).contains(&days) { Ok(Self(days as u16)) } else { Err(DayCountError::OutOfRange) }
     }
 
     pub fn parse(input: &str) -> Result<Self, DayCountError> {
@@ -167,9 +157,7 @@ impl DayCount {
             return Err(DayCountError::NotAWholeNumber);
         }
         // All digits: a parse failure can only be an overflow, which is out of range too.
-        text.parse::<u32>()
-            .map_err(|_| DayCountError::OutOfRange)
-            .and_then(Self::new)
+        text.parse::<u32>().map_err(|_| DayCountError::OutOfRange).and_then(Self::new)
     }
 
     pub fn get(self) -> u32 {
@@ -235,14 +223,8 @@ mod tests {
             ("table", "Table"),
             ("table_dimension", "Table / Quality dimension"),
             ("table_dimension_category", "Table / Quality dimension / Check category"),
-            (
-                "table_dimension_category_type",
-                "Table / Quality dimension / Check category / Check type",
-            ),
-            (
-                "table_dimension_category_name",
-                "Table / Quality dimension / Check category / Check name",
-            ),
+            ("table_dimension_category_type", "Table / Quality dimension / Check category / Check type"),
+            ("table_dimension_category_name", "Table / Quality dimension / Check category / Check name"),
         ];
         for (level, (spelling, label)) in GroupingLevel::ALL.into_iter().zip(expected) {
             assert_eq!(level.as_str(), spelling);
@@ -250,10 +232,7 @@ mod tests {
             assert_eq!(spelling.parse(), Ok(level));
             assert_eq!(serde_json::to_value(level).unwrap(), serde_json::json!(spelling));
         }
-        assert_eq!(
-            "table_dimension_category_check_name".parse::<GroupingLevel>(),
-            Err(UnknownGroupingLevel)
-        );
+        assert_eq!("table_dimension_category_check_name".parse::<GroupingLevel>(), Err(UnknownGroupingLevel));
     }
 
     #[test]

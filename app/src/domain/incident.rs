@@ -40,10 +40,7 @@ impl FromStr for IncidentStatus {
     type Err = UnknownStatus;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or(UnknownStatus)
+        Self::ALL.into_iter().find(|status| status.as_str() == s).ok_or(UnknownStatus)
     }
 }
 
@@ -286,12 +283,7 @@ impl IncidentQuery {
 
     /// DQOps' UI defaults: three months, open and acknowledged, 10 a page, newest first.
     pub fn ui_default() -> Self {
-        Self {
-            order: IncidentOrder::FirstSeen,
-            descending: true,
-            limit: 10,
-            ..Self::rest_default()
-        }
+        Self { order: IncidentOrder::FirstSeen, descending: true, limit: 10, ..Self::rest_default() }
     }
 }
 
@@ -310,10 +302,7 @@ mod tests {
     fn statuses_round_trip_through_their_dqops_spelling() {
         for status in IncidentStatus::ALL {
             assert_eq!(status.as_str().parse::<IncidentStatus>(), Ok(status));
-            assert_eq!(
-                serde_json::to_string(&status).unwrap(),
-                format!("\"{}\"", status.as_str())
-            );
+            assert_eq!(serde_json::to_string(&status).unwrap(), format!("\"{}\"", status.as_str()));
         }
         assert_eq!("Open".parse::<IncidentStatus>(), Err(UnknownStatus));
     }

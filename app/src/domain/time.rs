@@ -60,12 +60,8 @@ impl Timestamp {
     pub fn iso8601(self) -> String {
         let (year, month, day) = self.date();
         let in_day = self.0.rem_euclid(MILLIS_PER_DAY);
-        let (hours, minutes, seconds, millis) = (
-            in_day / 3_600_000,
-            in_day / 60_000 % 60,
-            in_day / 1000 % 60,
-            in_day % 1000,
-        );
+        let (hours, minutes, seconds, millis) =
+            (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000);
         if millis == 0 {
             format!("{year:04}-{month:02}-{day:02}T{hours:02}:{minutes:02}:{seconds:02}Z")
         } else {
@@ -78,13 +74,7 @@ impl fmt::Display for Timestamp {
     /// `YYYY-MM-DD HH:MM UTC`, for people.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let in_day = self.0.rem_euclid(MILLIS_PER_DAY);
-        write!(
-            f,
-            "{} {:02}:{:02} UTC",
-            self.date_string(),
-            in_day / 3_600_000,
-            in_day / 60_000 % 60
-        )
+        write!(f, "{} {:02}:{:02} UTC", self.date_string(), in_day / 3_600_000, in_day / 60_000 % 60)
     }
 }
 
@@ -120,10 +110,7 @@ mod tests {
     fn timestamps_format_as_dqops_instants_and_dates() {
         let t = Timestamp::from_millis(1_717_242_322_000); // 2024-06-01T11:45:22Z
         assert_eq!(t.iso8601(), "2024-06-01T11:45:22Z");
-        assert_eq!(
-            Timestamp::from_millis(1_693_822_399_255).iso8601(),
-            "2023-09-04T10:13:19.255Z"
-        );
+        assert_eq!(Timestamp::from_millis(1_693_822_399_255).iso8601(), "2023-09-04T10:13:19.255Z");
         assert_eq!(t.date(), (2024, 6, 1));
         assert_eq!(t.to_string(), "2024-06-01 11:45 UTC");
         assert_eq!(Timestamp::from_millis(0).iso8601(), "1970-01-01T00:00:00Z");

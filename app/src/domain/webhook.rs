@@ -41,10 +41,7 @@ impl WebhookUrl {
         if url.chars().any(char::is_whitespace) {
             return Err(WebhookUrlError::Whitespace);
         }
-        if url
-            .chars()
-            .any(|c| c.is_control() || matches!(c, '<' | '>' | '"' | '\\' | '^' | '`' | '{' | '|' | '}'))
-        {
+        if url.chars().any(|c| c.is_control() || matches!(c, '<' | '>' | '"' | '\\' | '^' | '`' | '{' | '|' | '}')) {
             return Err(WebhookUrlError::InvalidCharacter);
         }
         let (scheme, rest) = url.split_once("://").ok_or(WebhookUrlError::NotHttp)?;
@@ -76,9 +73,7 @@ impl WebhookUrl {
     pub fn host(&self) -> String {
         let rest = self.0.split_once("://").map_or("", |(_, rest)| rest);
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        split_host_port(authority)
-            .map(|(host, _)| host.to_ascii_lowercase())
-            .unwrap_or_default()
+        split_host_port(authority).map(|(host, _)| host.to_ascii_lowercase()).unwrap_or_default()
     }
 
     /// A form safe to show in logs and history: scheme, host and the last four characters.
@@ -101,10 +96,7 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), WebhookUrlEr
         }
         return match after {
             "" => Ok((host, None)),
-            _ => after
-                .strip_prefix(':')
-                .map(|port| (host, Some(port)))
-                .ok_or(WebhookUrlError::InvalidHost),
+            _ => after.strip_prefix(':').map(|port| (host, Some(port))).ok_or(WebhookUrlError::InvalidHost),
         };
     }
     Ok(match authority.split_once(':') {
@@ -129,9 +121,7 @@ fn valid_host(host: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '%'))
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '%'))
     })
 }
 
@@ -151,21 +141,13 @@ pub enum WebhookAddressesError {
     #[error("{0}")]
     Single(WebhookUrlError),
     #[error("address {position} of {count} {error}")]
-    InList {
-        position: usize,
-        count: usize,
-        error: WebhookUrlError,
-    },
+    InList { position: usize, count: usize, error: WebhookUrlError },
 }
 
 impl WebhookAddresses {
     /// Parses a comma-separated list; blank items (as after a trailing comma) are ignored.
     pub fn parse(input: &str) -> Result<Self, WebhookAddressesError> {
-        let items: Vec<&str> = input
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .collect();
+        let items: Vec<&str> = input.split(',').map(str::trim).filter(|item| !item.is_empty()).collect();
         let count = items.len();
         items
             .into_iter()
@@ -173,11 +155,7 @@ impl WebhookAddresses {
             .map(|(index, item)| {
                 WebhookUrl::parse(item).map_err(|error| match count {
                     1 => WebhookAddressesError::Single(error),
-                    _ => WebhookAddressesError::InList {
-                        position: index + 1,
-                        count,
-                        error,
-                    },
+                    _ => WebhookAddressesError::InList { position: index + 1, count, error },
                 })
             })
             .collect::<Result<_, _>>()
@@ -266,11 +244,7 @@ mod tests {
             "https://[::1]:8443/x",
             "https://my_host.internal./a%20b",
         ] {
-            assert_eq!(
-                WebhookUrl::parse(ok).map(|u| u.as_str().to_owned()),
-                Ok(ok.to_owned()),
-                "{ok}"
-            );
+            assert_eq!(WebhookUrl::parse(ok).map(|u| u.as_str().to_owned()), Ok(ok.to_owned()), "{ok}");
         }
     }
 
@@ -328,10 +302,7 @@ mod tests {
     #[test]
     fn an_invalid_address_in_a_list_is_named_by_position_without_repeating_it() {
         let error = WebhookAddresses::parse("https://ok.example/1, not a url").unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "address 2 of 2 must not contain spaces or other whitespace"
-        );
+        assert_eq!(error.to_string(), "address 2 of 2 must not contain spaces or other whitespace");
         let error = WebhookAddresses::parse("https://user:hunter2@example.com/").unwrap_err();
         assert_eq!(error.to_string(), "must not contain a user name or password");
         assert!(!error.to_string().contains("hunter2"));

@@ -72,21 +72,14 @@ pub fn SaveNotice(outcome: Outcome, errors: FormErrors, #[prop(into)] saved_text
     let query = use_query_map();
     let notice = move || match outcome.get() {
         Some(Ok(FormOutcome::Saved)) => Some(("notice success", saved_text.clone())),
-        Some(Ok(FormOutcome::Rejected(_))) => Some((
-            "notice failure",
-            "Nothing was saved: correct the fields marked below.".to_owned(),
-        )),
-        Some(Err(error)) => Some((
-            "notice failure",
-            format!("Nothing was saved: {}", server_message(&error)),
-        )),
-        None if !errors.is_empty_untracked() => Some((
-            "notice failure",
-            "Nothing was saved: correct the fields marked below.".to_owned(),
-        )),
-        None => query
-            .with(|query| query.get(paths::SAVED_PARAM))
-            .map(|_| ("notice success", saved_text.clone())),
+        Some(Ok(FormOutcome::Rejected(_))) => {
+            Some(("notice failure", "Nothing was saved: correct the fields marked below.".to_owned()))
+        }
+        Some(Err(error)) => Some(("notice failure", format!("Nothing was saved: {}", server_message(&error)))),
+        None if !errors.is_empty_untracked() => {
+            Some(("notice failure", "Nothing was saved: correct the fields marked below.".to_owned()))
+        }
+        None => query.with(|query| query.get(paths::SAVED_PARAM)).map(|_| ("notice success", saved_text.clone())),
     };
     view! {
         {move || notice().map(|(class, text)| view! { <p class=class role="status">{text}</p> })}

@@ -10,11 +10,7 @@ use crate::{
 use leptos::{html, prelude::*};
 use leptos_meta::Title;
 
-const FIELDS: &[&str] = &[
-    ConnectionForm::NAME,
-    ConnectionForm::PROVIDER_TYPE,
-    ConnectionForm::DESCRIPTION,
-];
+const FIELDS: &[&str] = &[ConnectionForm::NAME, ConnectionForm::PROVIDER_TYPE, ConnectionForm::DESCRIPTION];
 
 #[component]
 pub fn DataSourcesPage() -> impl IntoView {

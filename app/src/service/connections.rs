@@ -22,10 +22,7 @@ impl ConnectionService {
     }
 
     pub async fn get(&self, name: &ConnectionName) -> ServiceResult<Connection> {
-        self.storage
-            .find_connection(name)
-            .await?
-            .ok_or_else(|| ServiceError::ConnectionNotFound(name.clone()))
+        self.storage.find_connection(name).await?.ok_or_else(|| ServiceError::ConnectionNotFound(name.clone()))
     }
 
     /// Creates a connection with DQOps' default incident settings.
@@ -49,10 +46,7 @@ impl ConnectionService {
     }
 
     pub async fn incident_grouping(&self, name: &ConnectionName) -> ServiceResult<IncidentGrouping> {
-        self.storage
-            .incident_grouping(name)
-            .await?
-            .ok_or_else(|| ServiceError::ConnectionNotFound(name.clone()))
+        self.storage.incident_grouping(name).await?.ok_or_else(|| ServiceError::ConnectionNotFound(name.clone()))
     }
 
     #[tracing::instrument(skip_all, fields(connection = %name))]

@@ -102,10 +102,7 @@ impl IncidentService {
         actor: &Actor,
     ) -> ServiceResult<Option<StatusChange>> {
         self.get(incident).await?;
-        match self
-            .storage
-            .change_incident_status(&incident.connection, &incident.id, status, actor, self.now())
-            .await?
+        match self.storage.change_incident_status(&incident.connection, &incident.id, status, actor, self.now()).await?
         {
             StatusUpdate::Changed(change) => {
                 tracing::info!(from = ?change.from, by = %actor.name, source = actor.source.as_str(), "incident status changed");
@@ -120,11 +117,7 @@ impl IncidentService {
     pub async fn set_issue_url(&self, incident: &IncidentRef, issue_url: Option<&WebhookUrl>) -> ServiceResult<()> {
         self.get(incident).await?;
         let url = issue_url.map(WebhookUrl::as_str);
-        match self
-            .storage
-            .set_issue_url(&incident.connection, &incident.id, url, self.now())
-            .await?
-        {
+        match self.storage.set_issue_url(&incident.connection, &incident.id, url, self.now()).await? {
             true => Ok(()),
             false => Err(ServiceError::IncidentNotFound(incident.id.clone())),
         }

@@ -46,12 +46,7 @@ async fn ingest(
     Path(connection): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestResponse>, ApiError> {
-    let unknown = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("no connection named {connection:?} exists"),
-        )
-    };
+    let unknown = || ApiError::new(StatusCode::NOT_FOUND, format!("no connection named {connection:?} exists"));
     let name = ConnectionName::parse(&connection).map_err(|_| unknown())?;
     state.connections.get(&name).await?;
     let body = body.map_err(|rejection| match rejection.status() {
@@ -89,10 +84,7 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<CheckResult>, ApiError> {
     if items.len() > MAX_RESULTS {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "a request may carry at most {MAX_RESULTS} check results; this one has {}",
-                items.len()
-            ),
+            format!("a request may carry at most {MAX_RESULTS} check results; this one has {}", items.len()),
         ));
     }
     items
@@ -124,10 +116,8 @@ pub fn parse_check_result(item: &Value) -> FieldResult<CheckResult> {
         return Err(("(item)", "must be a JSON object".to_owned()));
     };
     let fields = Fields(fields);
-    let check_type: CheckType = fields
-        .required_text("check_type", 20)?
-        .parse()
-        .map_err(|e| ("check_type", format!("{e}")))?;
+    let check_type: CheckType =
+        fields.required_text("check_type", 20)?.parse().map_err(|e| ("check_type", format!("{e}")))?;
     let time_period = fields.optional_time("time_period")?;
     if check_type == CheckType::Partitioned && time_period.is_none() {
         return Err(("time_period", "is required for partitioned checks".to_owned()));
@@ -184,12 +174,7 @@ impl Fields<'_> {
 
     fn severity(&self) -> FieldResult<Severity> {
         let field = "severity";
-        let reason = || {
-            (
-                field,
-                "must be 0 (valid), 1 (warning), 2 (error) or 3 (fatal)".to_owned(),
-            )
-        };
+        let reason = || (field, "must be 0 (valid), 1 (warning), 2 (error) or 3 (fatal)".to_owned());
         match self.get(field) {
             None => Err((field, "is required".to_owned())),
             Some(value) => value
@@ -214,27 +199,18 @@ impl Fields<'_> {
     fn optional_number(&self, field: &'static str) -> FieldResult<Option<f64>> {
         match self.get(field) {
             None => Ok(None),
-            Some(value) => value
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| (field, "must be a number".to_owned())),
+            Some(value) => value.as_f64().map(Some).ok_or_else(|| (field, "must be a number".to_owned())),
         }
     }
 
     fn required_time(&self, field: &'static str) -> FieldResult<Timestamp> {
-        self.optional_time(field)?
-            .ok_or_else(|| (field, "is required".to_owned()))
+        self.optional_time(field)?.ok_or_else(|| (field, "is required".to_owned()))
     }
 
     /// An RFC 3339 time (`2024-06-01T11:45:22Z`), or a date or local date-time read as UTC.
     fn optional_time(&self, field: &'static str) -> FieldResult<Option<Timestamp>> {
         let Some(value) = self.get(field) else { return Ok(None) };
-        let reason = || {
-            (
-                field,
-                "must be an RFC 3339 time such as 2024-06-01T11:45:22Z".to_owned(),
-            )
-        };
+        let reason = || (field, "must be an RFC 3339 time such as 2024-06-01T11:45:22Z".to_owned());
         let text = value.as_str().ok_or_else(reason)?;
         let millis = chrono::DateTime::parse_from_rfc3339(text)
             .map(|time| time.timestamp_millis())
@@ -243,12 +219,8 @@ impl Fields<'_> {
                     .map(|t| t.and_utc().timestamp_millis())
             })
             .or_else(|_| {
-                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|date| {
-                    date.and_hms_opt(0, 0, 0)
-                        .unwrap_or_default()
-                        .and_utc()
-                        .timestamp_millis()
-                })
+                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map(|date| date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis())
             })
             .map_err(|_| reason())?;
         Ok(Some(Timestamp::from_millis(millis)))
@@ -286,55 +258,21 @@ mod tests {
         let cases: [(&str, Value, &str, &str); 12] = [
             ("schema", Value::Null, "schema", "is required"),
             ("table", json!(""), "table", "must not be empty"),
-            (
-                "check_type",
-                json!("Monitoring"),
-                "check_type",
-                "must be one of profiling, monitoring or partitioned",
-            ),
-            (
-                "check_type",
-                json!("partitioned"),
-                "time_period",
-                "is required for partitioned checks",
-            ),
-            (
-                "severity",
-                json!(4),
-                "severity",
-                "must be 0 (valid), 1 (warning), 2 (error) or 3 (fatal)",
-            ),
-            (
-                "severity",
-                json!("2"),
-                "severity",
-                "must be 0 (valid), 1 (warning), 2 (error) or 3 (fatal)",
-            ),
-            (
-                "executed_at",
-                json!("yesterday"),
-                "executed_at",
-                "must be an RFC 3339 time such as 2024-06-01T11:45:22Z",
-            ),
+            ("check_type", json!("Monitoring"), "check_type", "must be one of profiling, monitoring or partitioned"),
+            ("check_type", json!("partitioned"), "time_period", "is required for partitioned checks"),
+            ("severity", json!(4), "severity", "must be 0 (valid), 1 (warning), 2 (error) or 3 (fatal)"),
+            ("severity", json!("2"), "severity", "must be 0 (valid), 1 (warning), 2 (error) or 3 (fatal)"),
+            ("executed_at", json!("yesterday"), "executed_at", "must be an RFC 3339 time such as 2024-06-01T11:45:22Z"),
             ("executed_at", Value::Null, "executed_at", "is required"),
             ("table_priority", json!(1.5), "table_priority", "must be a whole number"),
             ("actual_value", json!("12"), "actual_value", "must be a number"),
-            (
-                "message",
-                json!("a".repeat(10_001)),
-                "message",
-                "must be at most 10000 characters long",
-            ),
+            ("message", json!("a".repeat(10_001)), "message", "must be at most 10000 characters long"),
             ("quality_dimension", json!(7), "quality_dimension", "must be a string"),
         ];
         for (key, value, field, reason) in cases {
             let mut item = valid();
             item[key] = value;
-            assert_eq!(
-                parse_check_result(&item).unwrap_err(),
-                (field, reason.to_owned()),
-                "{key}"
-            );
+            assert_eq!(parse_check_result(&item).unwrap_err(), (field, reason.to_owned()), "{key}");
         }
     }
 
@@ -348,10 +286,7 @@ mod tests {
         assert_eq!(result.time_period.unwrap().iso8601(), "2024-05-31T00:00:00Z");
         assert_eq!(result.executed_at.iso8601(), "2024-06-01T11:45:22Z");
         item["time_period"] = json!("2024-05-31T10:00:00");
-        assert_eq!(
-            parse_check_result(&item).unwrap().time_period.unwrap().iso8601(),
-            "2024-05-31T10:00:00Z"
-        );
+        assert_eq!(parse_check_result(&item).unwrap().time_period.unwrap().iso8601(), "2024-05-31T10:00:00Z");
     }
 
     #[test]
@@ -366,10 +301,6 @@ mod tests {
         bad["severity"] = json!(9);
         let error = parse_batch(&serde_json::to_vec(&json!([valid(), bad])).unwrap()).unwrap_err();
         assert_eq!((error.index, error.field.as_deref()), (Some(1), Some("severity")));
-        assert!(
-            error.error.starts_with("check result 1: severity must be"),
-            "{}",
-            error.error
-        );
+        assert!(error.error.starts_with("check result 1: severity must be"), "{}", error.error);
     }
 }

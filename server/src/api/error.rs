@@ -24,19 +24,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
-        Self {
-            status,
-            error: error.into(),
-            field: None,
-            index: None,
-        }
+        Self { status, error: error.into(), field: None, index: None }
     }
 
     pub fn bad_request(field: &str, reason: impl std::fmt::Display) -> Self {
-        Self {
-            field: Some(field.to_owned()),
-            ..Self::new(StatusCode::BAD_REQUEST, format!("{field} {reason}"))
-        }
+        Self { field: Some(field.to_owned()), ..Self::new(StatusCode::BAD_REQUEST, format!("{field} {reason}")) }
     }
 }
 

@@ -24,14 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/incidents/{connection}", get(list))
         .route("/api/incidents/{connection}/{year}/{month}/{id}", get(detail))
         .route("/api/incidents/{connection}/{year}/{month}/{id}/issues", get(issues))
-        .route(
-            "/api/incidents/{connection}/{year}/{month}/{id}/status",
-            post(set_status),
-        )
-        .route(
-            "/api/incidents/{connection}/{year}/{month}/{id}/issueurl",
-            post(set_issue_url),
-        )
+        .route("/api/incidents/{connection}/{year}/{month}/{id}/status", post(set_status))
+        .route("/api/incidents/{connection}/{year}/{month}/{id}/issueurl", post(set_issue_url))
 }
 
 /// DQOps' `IncidentModel`: lowerCamelCase, absent values omitted, times in ISO-8601 (UTC).
@@ -152,12 +146,8 @@ impl From<CheckResult> for IssueModel {
 type Params = Query<HashMap<String, String>>;
 
 fn connection_name(connection: &str) -> Result<ConnectionName, ApiError> {
-    ConnectionName::parse(connection).map_err(|_| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("no connection named {connection:?} exists"),
-        )
-    })
+    ConnectionName::parse(connection)
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("no connection named {connection:?} exists")))
 }
 
 fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
@@ -204,15 +194,9 @@ pub fn incident_query(params: &HashMap<String, String>) -> Result<IncidentQuery,
         number::<u8>(params, "severity", 1..=3)?.map(|level| Severity::try_from(level).unwrap_or(Severity::Fatal));
     let order = match params.get("order") {
         None => defaults.order,
-        Some(order) => order
-            .parse::<IncidentOrder>()
-            .map_err(|reason| ApiError::bad_request("order", reason))?,
+        Some(order) => order.parse::<IncidentOrder>().map_err(|reason| ApiError::bad_request("order", reason))?,
     };
-    let descending = match params
-        .get("direction")
-        .map(|d| d.trim().to_ascii_lowercase())
-        .as_deref()
-    {
+    let descending = match params.get("direction").map(|d| d.trim().to_ascii_lowercase()).as_deref() {
         None | Some("asc") => false,
         Some("desc") => true,
         Some(_) => return Err(ApiError::bad_request("direction", "must be asc or desc")),
@@ -244,19 +228,12 @@ async fn list(
 
 fn incident_ref((connection, year, month, id): (String, String, String, String)) -> Result<IncidentRef, ApiError> {
     let connection = connection_name(&connection)?;
-    let year = year
-        .parse::<i32>()
-        .map_err(|_| ApiError::bad_request("year", "must be a whole number"))?;
+    let year = year.parse::<i32>().map_err(|_| ApiError::bad_request("year", "must be a whole number"))?;
     let month = match month.parse::<u32>() {
         Ok(month) if (1..=12).contains(&month) => month,
         _ => return Err(ApiError::bad_request("month", "must be a whole number from 1 to 12")),
     };
-    Ok(IncidentRef {
-        connection,
-        year,
-        month,
-        id,
-    })
+    Ok(IncidentRef { connection, year, month, id })
 }
 
 type IncidentPath = Path<(String, String, String, String)>;
@@ -279,10 +256,7 @@ async fn issues(
 }
 
 fn api_actor() -> Actor {
-    Actor {
-        name: "REST API client".to_owned(),
-        source: ChangeSource::Api,
-    }
+    Actor { name: "REST API client".to_owned(), source: ChangeSource::Api }
 }
 
 async fn set_status(
@@ -306,9 +280,7 @@ async fn set_issue_url(
     Query(params): Params,
 ) -> Result<StatusCode, ApiError> {
     let incident = incident_ref(path)?;
-    let text = params
-        .get("issueUrl")
-        .ok_or_else(|| ApiError::bad_request("issueUrl", "is required"))?;
+    let text = params.get("issueUrl").ok_or_else(|| ApiError::bad_request("issueUrl", "is required"))?;
     let url = match text.trim() {
         "" => None,
         text => Some(WebhookUrl::parse(text).map_err(|reason| ApiError::bad_request("issueUrl", reason))?),

@@ -56,9 +56,7 @@ fn incident_from_row(row: &SqliteRow) -> StorageResult<Incident> {
         data_group: row.try_get("data_group_name")?,
         quality_dimension: row.try_get("quality_dimension")?,
         check_category: row.try_get("check_category")?,
-        check_type: check_type
-            .map(|t| t.parse().map_err(|e| corrupt("check_type", e)))
-            .transpose()?,
+        check_type: check_type.map(|t| t.parse().map_err(|e| corrupt("check_type", e))).transpose()?,
         check_name: row.try_get("check_name")?,
         highest_severity: severity(row, "highest_severity")?,
         minimum_severity: severity(row, "minimum_severity")?,
@@ -98,9 +96,7 @@ fn status_change_from_row(row: &SqliteRow) -> StorageResult<StatusChange> {
     let from: Option<String> = row.try_get("from_status")?;
     let source: String = row.try_get("source")?;
     Ok(StatusChange {
-        from: from
-            .map(|s| s.parse().map_err(|e| corrupt("from_status", e)))
-            .transpose()?,
+        from: from.map(|s| s.parse().map_err(|e| corrupt("from_status", e))).transpose()?,
         to: status(row, "to_status")?,
         at: time(row, "changed_at")?,
         by: Actor {
@@ -113,11 +109,7 @@ fn status_change_from_row(row: &SqliteRow) -> StorageResult<StatusChange> {
 /// `LIKE` pattern of one filter token: `*` is the wildcard, and a token without one matches anywhere.
 fn like_pattern(token: &str) -> String {
     let escaped = token.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    if escaped.contains('*') {
-        escaped.replace('*', "%")
-    } else {
-        format!("%{escaped}%")
-    }
+    if escaped.contains('*') { escaped.replace('*', "%") } else { format!("%{escaped}%") }
 }
 
 fn order_column(order: IncidentOrder) -> &'static str {
@@ -172,19 +164,14 @@ fn push_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a IncidentQuery
             if index > 0 {
                 sql.push(" OR ");
             }
-            sql.push(format!("{column} LIKE "))
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\'");
+            sql.push(format!("{column} LIKE ")).push_bind(pattern.clone()).push(" ESCAPE '\\'");
         }
         sql.push(")");
     }
 }
 
 async fn connection_id(conn: &mut SqliteConnection, name: &ConnectionName) -> StorageResult<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM connections WHERE name = ?")
-        .bind(name.as_str())
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_scalar("SELECT id FROM connections WHERE name = ?").bind(name.as_str()).fetch_optional(conn).await?)
 }
 
 async fn insert_status_change(
@@ -215,13 +202,10 @@ impl SqliteStorage {
         now: Timestamp,
     ) -> StorageResult<Option<IngestOutcome>> {
         let mut tx = self.pool.begin().await?;
-        let Some(row) = sqlx::query(&format!(
-            "SELECT id, {} FROM connections WHERE name = ?",
-            super::GROUPING_COLUMNS
-        ))
-        .bind(connection.as_str())
-        .fetch_optional(&mut *tx)
-        .await?
+        let Some(row) = sqlx::query(&format!("SELECT id, {} FROM connections WHERE name = ?", super::GROUPING_COLUMNS))
+            .bind(connection.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
         else {
             return Ok(None);
         };
@@ -335,12 +319,7 @@ impl SqliteStorage {
                     .bind(settings.minimum_severity.level())
                     .bind(result.executed_at.millis())
                     .bind(result.executed_at.millis())
-                    .bind(
-                        result
-                            .executed_at
-                            .plus_days(settings.max_incident_length_days.get())
-                            .millis(),
-                    )
+                    .bind(result.executed_at.plus_days(settings.max_incident_length_days.get()).millis())
                     .bind(now.millis())
                     .bind(now.millis())
                     .execute(&mut *tx)
@@ -349,10 +328,7 @@ impl SqliteStorage {
                         from: None,
                         to: IncidentStatus::Open,
                         at: now,
-                        by: Actor {
-                            name: CHECKS_ACTOR.to_owned(),
-                            source: ChangeSource::Checks,
-                        },
+                        by: Actor { name: CHECKS_ACTOR.to_owned(), source: ChangeSource::Checks },
                     };
                     insert_status_change(&mut tx, &id, &opened).await?;
                     outcome.opened.push(id.clone());
@@ -413,10 +389,7 @@ impl SqliteStorage {
             return Ok(None);
         }
         if query.statuses.is_empty() {
-            return Ok(Some(IncidentPage {
-                incidents: Vec::new(),
-                total: 0,
-            }));
+            return Ok(Some(IncidentPage { incidents: Vec::new(), total: 0 }));
         }
         let mut count = QueryBuilder::<Sqlite>::new(
             "SELECT count(*) FROM incidents i JOIN connections c ON c.id = i.connection_id WHERE c.name = ",
@@ -431,10 +404,7 @@ impl SqliteStorage {
         select.push_bind(connection.as_str());
         push_filters(&mut select, query, now);
         let direction = if query.descending { "DESC" } else { "ASC" };
-        select.push(format!(
-            " ORDER BY {} {direction}, i.first_seen DESC, i.id LIMIT ",
-            order_column(query.order)
-        ));
+        select.push(format!(" ORDER BY {} {direction}, i.first_seen DESC, i.id LIMIT ", order_column(query.order)));
         select.push_bind(i64::from(query.limit));
         select.push(" OFFSET ");
         select.push_bind(i64::from(query.page.saturating_sub(1)) * i64::from(query.limit));
@@ -445,10 +415,7 @@ impl SqliteStorage {
             .iter()
             .map(incident_from_row)
             .collect::<StorageResult<Vec<_>>>()?;
-        Ok(Some(IncidentPage {
-            incidents,
-            total: total as u32,
-        }))
+        Ok(Some(IncidentPage { incidents, total: total as u32 }))
     }
 
     pub(super) async fn find(&self, connection: &ConnectionName, id: &str) -> StorageResult<Option<Incident>> {
@@ -498,12 +465,7 @@ impl SqliteStorage {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let change = StatusChange {
-            from: Some(current),
-            to: new_status,
-            at: now,
-            by: actor.clone(),
-        };
+        let change = StatusChange { from: Some(current), to: new_status, at: now, by: actor.clone() };
         insert_status_change(&mut tx, id, &change).await?;
         tx.commit().await?;
         Ok(StatusUpdate::Changed(change))

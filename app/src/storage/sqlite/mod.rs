@@ -39,10 +39,7 @@ impl SqliteStorage {
         {
             std::fs::create_dir_all(folder).map_err(sqlx::Error::Io)?;
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -53,10 +50,7 @@ fn now_millis() -> i64 {
 }
 
 fn corrupt(column: &'static str, reason: impl ToString) -> StorageError {
-    StorageError::Corrupt {
-        column,
-        reason: reason.to_string(),
-    }
+    StorageError::Corrupt { column, reason: reason.to_string() }
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
@@ -76,9 +70,7 @@ fn connection_from_row(row: &SqliteRow) -> StorageResult<Connection> {
 
 fn addresses_from_row(row: &SqliteRow, column: &'static str) -> StorageResult<Option<WebhookAddresses>> {
     let stored: Option<String> = row.try_get(column)?;
-    stored
-        .map(|text| WebhookAddresses::parse(&text).map_err(|e| corrupt(column, e)))
-        .transpose()
+    stored.map(|text| WebhookAddresses::parse(&text).map_err(|e| corrupt(column, e))).transpose()
 }
 
 fn grouping_from_row(row: &SqliteRow) -> StorageResult<IncidentGrouping> {
