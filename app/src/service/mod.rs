@@ -12,11 +12,11 @@ use crate::domain::ConnectionName;
 /// What a service call can fail with, in terms a user can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("no connection named {0:?} exists")]
+    #[error("no connection named \"{0}\" exists")]
     ConnectionNotFound(ConnectionName),
     #[error("no incident {0} exists on this connection")]
     IncidentNotFound(String),
-    #[error("a connection named {0:?} already exists")]
+    #[error("a connection named \"{0}\" already exists")]
     ConnectionExists(ConnectionName),
     /// A failure the user cannot fix (the database is unreachable, a stored row is corrupt…).
     /// The whole cause chain is logged; the user sees a generic message.

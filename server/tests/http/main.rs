@@ -1,5 +1,7 @@
 //! The server as a browser and a script see it: real HTTP on loopback, a fresh SQLite file per test.
 
+mod incidents;
+
 use server::{Application, config::Config};
 use std::{
     io::{BufRead, BufReader},
@@ -8,13 +10,13 @@ use std::{
 };
 use tempfile::TempDir;
 
-struct TestApp {
-    origin: String,
-    client: reqwest::Client,
+pub struct TestApp {
+    pub origin: String,
+    pub client: reqwest::Client,
     _dir: TempDir,
 }
 
-async fn spawn_app() -> TestApp {
+pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -30,12 +32,12 @@ async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.origin)).send().await.unwrap()
     }
 
     /// Calls a server function as the hydrated page does (it wants data back).
-    async fn call(&self, function: &str, form: &[(&str, &str)]) -> serde_json::Value {
+    pub async fn call(&self, function: &str, form: &[(&str, &str)]) -> serde_json::Value {
         let response = self
             .client
             .post(format!("{}/rpc/{function}", self.origin))
@@ -63,20 +65,20 @@ impl TestApp {
         response.headers()["location"].to_str().unwrap().to_owned()
     }
 
-    async fn page(&self, path: &str) -> String {
+    pub async fn page(&self, path: &str) -> String {
         let response = self.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
         response.text().await.unwrap()
     }
 
-    async fn create_connection(&self, name: &str) {
+    pub async fn create_connection(&self, name: &str) {
         let outcome =
             self.call("create_connection", &[("form[name]", name), ("form[provider_type]", "postgresql")]).await;
         assert_eq!(outcome, serde_json::json!("Saved"));
     }
 }
 
-fn settings_form<'a>(connection: &'a str, opened: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn settings_form<'a>(connection: &'a str, opened: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("connection", connection),
         ("form[grouping_level]", "table_dimension"),
