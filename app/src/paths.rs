@@ -18,6 +18,16 @@ pub fn incident_settings(name: &ConnectionName) -> String {
     format!("/sources/connection/{name}/incidents")
 }
 
+/// A connection's incidents list.
+pub fn incidents_of(name: &ConnectionName) -> String {
+    format!("/incidents/{name}")
+}
+
+/// An incident's page, at DQOps' address.
+pub fn incident(name: &ConnectionName, year: i32, month: u32, id: &str) -> String {
+    format!("/incidents/{name}/{year}/{month}/{}", encode(id))
+}
+
 /// `error.<field>=<message>&…`, percent-encoded. Messages never contain what the user typed.
 pub fn errors_query(errors: &FieldErrors) -> String {
     errors
@@ -38,7 +48,8 @@ pub fn errors_from_query(fields: &[&str], lookup: impl Fn(&str) -> Option<String
     errors
 }
 
-fn encode(text: &str) -> String {
+/// Percent-encodes everything but unreserved characters.
+pub fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {

@@ -43,7 +43,10 @@ pub fn ConnectionFrame(connection: Connection, active: Tab, children: Children) 
             " / "
             {connection.name.to_string()}
         </p>
-        <h1>{connection.name.to_string()}</h1>
+        <div class="heading-row">
+            <h1>{connection.name.to_string()}</h1>
+            <a class="button" href=paths::incidents_of(&connection.name)>"View incidents"</a>
+        </div>
         <nav class="tabs" aria-label="Connection">
             {tab(Tab::Connection, paths::connection(&connection.name), "Connection")}
             {tab(

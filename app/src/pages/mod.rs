@@ -2,11 +2,14 @@
 
 mod connection;
 mod form;
+mod incident_detail;
+mod incident_list;
 mod incident_settings;
 mod incidents;
 mod layout;
 mod not_found;
 mod sources;
+mod triage;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -68,7 +71,17 @@ pub fn App() -> impl IntoView {
                         view=incident_settings::IncidentSettingsPage
                         ssr=SsrMode::Async
                     />
-                    <Route path=path!("/incidents") view=incidents::IncidentsPage/>
+                    <Route path=path!("/incidents") view=incidents::IncidentsPage ssr=SsrMode::Async/>
+                    <Route
+                        path=path!("/incidents/:connection")
+                        view=incident_list::IncidentListPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/incidents/:connection/:year/:month/:id")
+                        view=incident_detail::IncidentPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>

@@ -1,6 +1,10 @@
 //! The server functions the pages call. Each one is a public endpoint and stays thin: it parses
 //! its arguments into domain types, calls one service function and maps the error.
 
+mod incidents;
+
+pub use incidents::*;
+
 use crate::{
     domain::{Connection, FieldErrors, IncidentGrouping},
     forms::{ConnectionForm, IncidentSettingsForm},
@@ -103,7 +107,7 @@ pub async fn save_incident_settings(
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use super::FormOutcome;
     use crate::{
         domain::{ConnectionName, FieldErrors},
@@ -115,6 +119,12 @@ mod ssr {
 
     pub fn state() -> Result<AppState, ServerFnError> {
         use_context::<AppState>().ok_or_else(|| ServerFnError::new("the application state is missing"))
+    }
+
+    /// The address of an incident, or `None` when the connection name cannot exist.
+    pub fn incident_ref(connection: &str, year: i32, month: u32, id: String) -> Option<crate::service::IncidentRef> {
+        let connection = ConnectionName::parse(connection).ok()?;
+        Some(crate::service::IncidentRef { connection, year, month, id })
     }
 
     pub fn connection_name(input: &str) -> Result<ConnectionName, ServerFnError> {
