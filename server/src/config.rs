@@ -1,6 +1,6 @@
 //! Tocsin's configuration: command-line flags, each with an environment-variable equivalent.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::{fmt, net::SocketAddr, path::PathBuf};
 
 #[derive(Clone, Debug, Parser)]
@@ -28,6 +28,16 @@ pub struct Config {
     /// JavaScript and CSS), as built by cargo-leptos.
     #[arg(long, env = "TOCSIN_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Create the sample connection "demo_shop" in the configured database and feed it five
+    /// simulated days of check results, then exit. Works while Tocsin runs.
+    Demo,
 }
 
 impl Config {

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod config;
+pub mod demo;
 pub mod telemetry;
 
 use anyhow::Context as _;
@@ -63,6 +64,12 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.context("the HTTP server failed")
     }
+}
+
+/// `tocsin demo`: seeds the configured database with the sample connection.
+pub async fn run_demo(config: &Config) -> anyhow::Result<String> {
+    let storage = app::storage::open(&config.database_url).await?;
+    demo::run(&ConnectionService::new(storage.clone()), &IncidentService::new(storage)).await
 }
 
 /// Every route: the pages and their server functions, the assets, and `/` → `/sources`.

@@ -2,13 +2,34 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser as _;
-use server::{Application, config::Config, shutdown_signal, telemetry};
+use server::{
+    Application,
+    config::{Command, Config},
+    run_demo, shutdown_signal, telemetry,
+};
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
     telemetry::init();
+    if let Some(Command::Demo) = config.command {
+        return match run_demo(&config).await {
+            Ok(summary) => {
+                println!("{summary}");
+                println!(
+                    "Open {}incidents/{} to see them.",
+                    config.effective_base_url(config.listen),
+                    server::demo::DEMO_CONNECTION
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("tocsin demo: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let application = match Application::build(&config).await {
         Ok(application) => application,
         Err(error) => {

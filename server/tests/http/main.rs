@@ -23,6 +23,7 @@ pub async fn spawn_app() -> TestApp {
         database_url: format!("sqlite://{}", dir.path().join("tocsin.db").display()),
         base_url: None,
         site_root: dir.path().join("site"),
+        command: None,
     };
     let application = Application::build(&config).await.unwrap();
     let origin = format!("http://{}", application.local_addr());
@@ -255,4 +256,37 @@ fn by_default_the_database_is_a_sqlite_file_under_data_created_on_first_start() 
     assert!(line.contains("open http://127.0.0.1:"), "{line}");
     let database: PathBuf = dir.path().join("data/tocsin.db");
     assert!(database.is_file(), "{} was not created", database.display());
+}
+
+#[tokio::test]
+async fn the_demo_creates_a_connection_with_grouped_and_triaged_incidents_and_can_run_twice() {
+    use app::{
+        domain::{ConnectionName, IncidentQuery, IncidentStatus},
+        service::IncidentService,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let run = || tocsin().env("TOCSIN_DATABASE_URL", &database_url).arg("demo").output().unwrap();
+    let output = run();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        summary.contains("The demo connection \"demo_shop\" received 240 check results over 5 simulated days"),
+        "{summary}"
+    );
+    assert!(summary.contains("/incidents/demo_shop"), "{summary}");
+
+    let incidents = IncidentService::new(app::storage::open(&database_url).await.unwrap());
+    let query = IncidentQuery { statuses: IncidentStatus::ALL.to_vec(), limit: 1000, ..IncidentQuery::ui_default() };
+    let listed = incidents.list(&ConnectionName::parse("demo_shop").unwrap(), &query).await.unwrap();
+    assert!(listed.total >= 5, "{} incidents", listed.total);
+    assert!(listed.incidents.iter().any(|i| i.failed_checks_count > 1), "issues are grouped");
+    for status in [IncidentStatus::Acknowledged, IncidentStatus::Resolved] {
+        assert!(listed.incidents.iter().any(|i| i.status == status), "one incident is {status}");
+    }
+
+    let again = run();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("received 0 check results"), "results are sent with ids");
+    assert_eq!(incidents.list(&ConnectionName::parse("demo_shop").unwrap(), &query).await.unwrap().total, listed.total);
 }
