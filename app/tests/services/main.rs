@@ -18,9 +18,15 @@ pub struct TestDb {
     pub dir: TempDir,
 }
 
+impl Default for TestDb {
+    fn default() -> Self {
+        Self { dir: tempfile::tempdir().unwrap() }
+    }
+}
+
 impl TestDb {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
+        Self::default()
     }
 
     pub fn url(&self) -> String {
