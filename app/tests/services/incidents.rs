@@ -488,3 +488,33 @@ async fn a_failed_transition_leaves_the_incident_and_its_history_untouched() {
     assert_eq!(stored, 1, "only the first batch's result");
     assert_eq!(incidents.list(&name("dwh"), &query).await.unwrap().total, 1);
 }
+
+#[tokio::test]
+async fn concurrent_batches_and_status_changes_all_succeed() {
+    let s = setup(IncidentGrouping { grouping_level: GroupingLevel::Table, ..IncidentGrouping::default() }).await;
+    s.ingest(&[result("t0", 0, Severity::Error)]).await;
+    let first = s.incidents().await.remove(0);
+    let mut tasks = Vec::new();
+    for worker in 0..8u32 {
+        let incidents = s.incidents.clone();
+        let incident = address(&first);
+        tasks.push(tokio::spawn(async move {
+            for round in 0..5u32 {
+                let batch: Vec<CheckResult> = (0..20)
+                    .map(|n| result(&format!("t{}", (worker * 7 + round + n) % 12), 1, Severity::Error))
+                    .collect();
+                incidents.ingest(&name("dwh"), &batch).await?;
+                let status = [IncidentStatus::Acknowledged, IncidentStatus::Open][(round % 2) as usize];
+                let actor = Actor { name: format!("worker {worker}"), source: ChangeSource::Api };
+                incidents.change_status(&incident, status, &actor).await?;
+            }
+            Ok::<_, ServiceError>(())
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let total: u32 = s.incidents().await.iter().map(|i| i.failed_checks_count).sum();
+    assert_eq!(total, 1 + 8 * 5 * 20, "every result joined exactly one incident");
+    assert_eq!(s.incidents().await.len(), 12, "one incident per table, never two");
+}

@@ -194,6 +194,8 @@ async fn insert_status_change(
     Ok(())
 }
 
+// Write transactions begin IMMEDIATE: a deferred one that reads first cannot upgrade to a write
+// while another connection writes, and SQLite answers "database is locked" without waiting.
 impl SqliteStorage {
     pub(super) async fn ingest(
         &self,
@@ -201,7 +203,7 @@ impl SqliteStorage {
         results: &[CheckResult],
         now: Timestamp,
     ) -> StorageResult<Option<IngestOutcome>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let Some(row) = sqlx::query(&format!("SELECT id, {} FROM connections WHERE name = ?", super::GROUPING_COLUMNS))
             .bind(connection.as_str())
             .fetch_optional(&mut *tx)
@@ -440,7 +442,7 @@ impl SqliteStorage {
         actor: &Actor,
         now: Timestamp,
     ) -> StorageResult<StatusUpdate> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let Some(row) = sqlx::query(
             "SELECT i.status, c.mute_for_days FROM incidents i JOIN connections c ON c.id = i.connection_id \
              WHERE c.name = ? AND i.id = ?",
