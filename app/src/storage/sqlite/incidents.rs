@@ -10,7 +10,7 @@ use crate::{
     storage::{IngestOutcome, StatusUpdate, StorageResult},
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, sqlite::SqliteRow};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, hash_map::Entry};
 
 const INCIDENT_COLUMNS: &str = "i.id, c.name AS connection, i.incident_hash, i.schema_name, i.table_name, \
      i.table_priority, i.data_group_name, i.quality_dimension, i.check_category, i.check_type, i.check_name, \
@@ -194,6 +194,140 @@ async fn insert_status_change(
     Ok(())
 }
 
+/// A stored or just-opened incident that issues with its hash may join.
+struct Candidate {
+    id: String,
+    window: IncidentWindow,
+}
+
+/// What one batch adds to an incident.
+struct Growth {
+    count: u32,
+    highest: Severity,
+    last_seen: Timestamp,
+}
+
+impl Default for Growth {
+    fn default() -> Self {
+        Self { count: 0, highest: Severity::Valid, last_seen: Timestamp::from_millis(i64::MIN) }
+    }
+}
+
+impl Growth {
+    fn add(&mut self, result: &CheckResult) {
+        self.count += 1;
+        self.highest = self.highest.max(result.severity);
+        self.last_seen = self.last_seen.max(result.executed_at);
+    }
+}
+
+/// The incidents that a new issue with `hash` may join, newest first. Resolved ones never do.
+async fn load_candidates(conn: &mut SqliteConnection, connection_id: i64, hash: i64) -> StorageResult<Vec<Candidate>> {
+    sqlx::query(
+        "SELECT id, status, first_seen, incident_until, muted_until FROM incidents \
+         WHERE connection_id = ? AND incident_hash = ? AND status != 'resolved' ORDER BY first_seen DESC LIMIT 16",
+    )
+    .bind(connection_id)
+    .bind(hash)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Candidate {
+            id: row.try_get("id")?,
+            window: IncidentWindow {
+                status: status(row, "status")?,
+                first_seen: time(row, "first_seen")?,
+                incident_until: time(row, "incident_until")?,
+                muted_until: optional_time(row, "muted_until")?,
+            },
+        })
+    })
+    .collect()
+}
+
+/// Inserts a new open incident for `result` with its first transition; returns its id.
+async fn open_incident(
+    conn: &mut SqliteConnection,
+    connection_id: i64,
+    hash: i64,
+    key: &GroupingKey,
+    result: &CheckResult,
+    settings: &crate::domain::IncidentGrouping,
+    now: Timestamp,
+) -> StorageResult<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO incidents (id, connection_id, incident_hash, schema_name, table_name, table_priority, \
+         data_group_name, quality_dimension, check_category, check_type, check_name, highest_severity, \
+         minimum_severity, first_seen, last_seen, incident_until, failed_checks_count, status, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?, ?)",
+    )
+    .bind(&id)
+    .bind(connection_id)
+    .bind(hash)
+    .bind(&key.schema)
+    .bind(&key.table)
+    .bind(result.table_priority)
+    .bind(&key.data_group)
+    .bind(&key.quality_dimension)
+    .bind(&key.check_category)
+    .bind(key.check_type.map(|t| t.as_str()))
+    .bind(&key.check_name)
+    .bind(result.severity.level())
+    .bind(settings.minimum_severity.level())
+    .bind(result.executed_at.millis())
+    .bind(result.executed_at.millis())
+    .bind(result.executed_at.plus_days(settings.max_incident_length_days.get()).millis())
+    .bind(now.millis())
+    .bind(now.millis())
+    .execute(&mut *conn)
+    .await?;
+    let opened = StatusChange {
+        from: None,
+        to: IncidentStatus::Open,
+        at: now,
+        by: Actor { name: CHECKS_ACTOR.to_owned(), source: ChangeSource::Checks },
+    };
+    insert_status_change(conn, &id, &opened).await?;
+    Ok(id)
+}
+
+async fn insert_check_result(
+    conn: &mut SqliteConnection,
+    connection_id: i64,
+    result: &CheckResult,
+    incident_id: Option<&str>,
+    now: Timestamp,
+) -> StorageResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO check_results (connection_id, {CHECK_RESULT_COLUMNS}, incident_id, received_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(connection_id)
+    .bind(&result.schema)
+    .bind(&result.table)
+    .bind(&result.column)
+    .bind(&result.check_name)
+    .bind(&result.check_category)
+    .bind(result.check_type.as_str())
+    .bind(&result.quality_dimension)
+    .bind(result.severity.level())
+    .bind(result.executed_at.millis())
+    .bind(&result.data_group)
+    .bind(result.table_priority)
+    .bind(result.time_period.map(Timestamp::millis))
+    .bind(result.actual_value)
+    .bind(result.expected_value)
+    .bind(&result.message)
+    .bind(&result.result_id)
+    .bind(incident_id)
+    .bind(now.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 // Write transactions begin IMMEDIATE: a deferred one that reads first cannot upgrade to a write
 // while another connection writes, and SQLite answers "database is locked" without waiting.
 impl SqliteStorage {
@@ -219,132 +353,74 @@ impl SqliteStorage {
         ordered.sort_by_key(|result| result.executed_at);
 
         let mut outcome = IngestOutcome::default();
-        let mut updated: HashSet<String> = HashSet::new();
+        // The incidents each hash may join, as loaded or opened during this batch.
+        let mut candidates: HashMap<i64, Vec<Candidate>> = HashMap::new();
+        // What the batch adds to each incident, written once at the end.
+        let mut growth: HashMap<String, Growth> = HashMap::new();
         for result in ordered {
-            let stored: Option<i64> = sqlx::query_scalar(&format!(
-                "INSERT INTO check_results (connection_id, {CHECK_RESULT_COLUMNS}, received_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (connection_id, result_id) DO NOTHING RETURNING id"
-            ))
-            .bind(connection_id)
-            .bind(&result.schema)
-            .bind(&result.table)
-            .bind(&result.column)
-            .bind(&result.check_name)
-            .bind(&result.check_category)
-            .bind(result.check_type.as_str())
-            .bind(&result.quality_dimension)
-            .bind(result.severity.level())
-            .bind(result.executed_at.millis())
-            .bind(&result.data_group)
-            .bind(result.table_priority)
-            .bind(result.time_period.map(Timestamp::millis))
-            .bind(result.actual_value)
-            .bind(result.expected_value)
-            .bind(&result.message)
-            .bind(&result.result_id)
-            .bind(now.millis())
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(check_result_id) = stored else {
-                outcome.duplicates += 1;
-                continue;
-            };
+            if let Some(result_id) = &result.result_id {
+                let known: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM check_results WHERE connection_id = ? AND result_id = ?")
+                        .bind(connection_id)
+                        .bind(result_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if known.is_some() {
+                    outcome.duplicates += 1;
+                    continue;
+                }
+            }
             outcome.accepted += 1;
-            if !is_incident_candidate(result, &settings, now) {
-                continue;
-            }
-            let key = GroupingKey::of(result, &settings);
-            let hash = key.hash(connection);
-            let candidates = sqlx::query(
-                "SELECT id, status, first_seen, incident_until, muted_until FROM incidents \
-                 WHERE connection_id = ? AND incident_hash = ? AND status != 'resolved' AND first_seen <= ? \
-                 ORDER BY first_seen DESC LIMIT 16",
-            )
-            .bind(connection_id)
-            .bind(hash)
-            .bind(result.executed_at.millis())
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut joined = None;
-            for candidate in &candidates {
-                let window = IncidentWindow {
-                    status: status(candidate, "status")?,
-                    first_seen: time(candidate, "first_seen")?,
-                    incident_until: time(candidate, "incident_until")?,
-                    muted_until: optional_time(candidate, "muted_until")?,
+            let incident_id = if is_incident_candidate(result, &settings, now) {
+                let key = GroupingKey::of(result, &settings);
+                let hash = key.hash(connection);
+                let loaded = match candidates.entry(hash) {
+                    Entry::Occupied(entry) => entry.into_mut(),
+                    Entry::Vacant(entry) => entry.insert(load_candidates(&mut tx, connection_id, hash).await?),
                 };
-                if joins(window, result.executed_at) {
-                    joined = Some(candidate.try_get::<String, _>("id")?);
-                    break;
-                }
-            }
-            let incident_id = match joined {
-                Some(id) => {
-                    sqlx::query(
-                        "UPDATE incidents SET failed_checks_count = failed_checks_count + 1, \
-                         highest_severity = max(highest_severity, ?), last_seen = max(last_seen, ?), updated_at = ? \
-                         WHERE id = ?",
-                    )
-                    .bind(result.severity.level())
-                    .bind(result.executed_at.millis())
-                    .bind(now.millis())
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                    if !outcome.opened.contains(&id) {
-                        updated.insert(id.clone());
+                let joined = loaded.iter().find(|c| joins(c.window, result.executed_at)).map(|c| c.id.clone());
+                let id = match joined {
+                    Some(id) => id,
+                    None => {
+                        let id = open_incident(&mut tx, connection_id, hash, &key, result, &settings, now).await?;
+                        let window = IncidentWindow {
+                            status: IncidentStatus::Open,
+                            first_seen: result.executed_at,
+                            incident_until: result.executed_at.plus_days(settings.max_incident_length_days.get()),
+                            muted_until: None,
+                        };
+                        loaded.insert(0, Candidate { id: id.clone(), window });
+                        outcome.opened.push(id.clone());
+                        id
                     }
-                    id
-                }
-                None => {
-                    let id = uuid::Uuid::new_v4().to_string();
-                    sqlx::query(
-                        "INSERT INTO incidents (id, connection_id, incident_hash, schema_name, table_name, \
-                         table_priority, data_group_name, quality_dimension, check_category, check_type, check_name, \
-                         highest_severity, minimum_severity, first_seen, last_seen, incident_until, \
-                         failed_checks_count, status, created_at, updated_at) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?, ?)",
-                    )
-                    .bind(&id)
-                    .bind(connection_id)
-                    .bind(hash)
-                    .bind(&key.schema)
-                    .bind(&key.table)
-                    .bind(result.table_priority)
-                    .bind(&key.data_group)
-                    .bind(&key.quality_dimension)
-                    .bind(&key.check_category)
-                    .bind(key.check_type.map(|t| t.as_str()))
-                    .bind(&key.check_name)
-                    .bind(result.severity.level())
-                    .bind(settings.minimum_severity.level())
-                    .bind(result.executed_at.millis())
-                    .bind(result.executed_at.millis())
-                    .bind(result.executed_at.plus_days(settings.max_incident_length_days.get()).millis())
-                    .bind(now.millis())
-                    .bind(now.millis())
-                    .execute(&mut *tx)
-                    .await?;
-                    let opened = StatusChange {
-                        from: None,
-                        to: IncidentStatus::Open,
-                        at: now,
-                        by: Actor { name: CHECKS_ACTOR.to_owned(), source: ChangeSource::Checks },
-                    };
-                    insert_status_change(&mut tx, &id, &opened).await?;
-                    outcome.opened.push(id.clone());
-                    id
-                }
+                };
+                growth.entry(id.clone()).or_default().add(result);
+                Some(id)
+            } else {
+                None
             };
-            sqlx::query("UPDATE check_results SET incident_id = ? WHERE id = ?")
-                .bind(&incident_id)
-                .bind(check_result_id)
-                .execute(&mut *tx)
-                .await?;
+            insert_check_result(&mut tx, connection_id, result, incident_id.as_deref(), now).await?;
+        }
+        for (id, growth) in &growth {
+            // An incident opened by this batch already counts its first issue.
+            let opened_here = outcome.opened.contains(id);
+            sqlx::query(
+                "UPDATE incidents SET failed_checks_count = failed_checks_count + ?, \
+                 highest_severity = max(highest_severity, ?), last_seen = max(last_seen, ?), updated_at = ? \
+                 WHERE id = ?",
+            )
+            .bind(growth.count - u32::from(opened_here))
+            .bind(growth.highest.level())
+            .bind(growth.last_seen.millis())
+            .bind(now.millis())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if !opened_here {
+                outcome.updated += 1;
+            }
         }
         tx.commit().await?;
-        outcome.updated = updated.len() as u32;
         Ok(Some(outcome))
     }
 
