@@ -12,6 +12,8 @@ pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod grouping;
 #[cfg(feature = "ssr")]
+pub mod notifications;
+#[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod state;

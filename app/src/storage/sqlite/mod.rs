@@ -10,8 +10,12 @@ use crate::domain::{
 };
 use async_trait::async_trait;
 use sqlx::{
-    Row,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
+    Row, Sqlite,
+    query::Query,
+    sqlite::{
+        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+        SqliteSynchronous,
+    },
 };
 use std::{str::FromStr, time::Duration};
 
@@ -94,6 +98,24 @@ fn grouping_from_row(row: &SqliteRow) -> StorageResult<IncidentGrouping> {
     })
 }
 
+/// Binds the values of [`GROUPING_COLUMNS`], in that order.
+fn bind_grouping<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    grouping: &'q IncidentGrouping,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    query
+        .bind(grouping.grouping_level.as_str())
+        .bind(grouping.minimum_severity.as_str())
+        .bind(grouping.divide_by_data_groups)
+        .bind(grouping.max_incident_length_days.get())
+        .bind(grouping.mute_for_days.get())
+        .bind(grouping.disabled)
+        .bind(stored_addresses(grouping, IncidentStatus::Open))
+        .bind(stored_addresses(grouping, IncidentStatus::Acknowledged))
+        .bind(stored_addresses(grouping, IncidentStatus::Resolved))
+        .bind(stored_addresses(grouping, IncidentStatus::Muted))
+}
+
 /// The stored spelling of one status's addresses: NULL when not set.
 fn stored_addresses(grouping: &IncidentGrouping, status: IncidentStatus) -> Option<String> {
     grouping.notification.for_status(status).map(ToString::to_string)
@@ -125,27 +147,13 @@ impl Storage for SqliteStorage {
     #[tracing::instrument(skip_all, fields(connection = %new.name))]
     async fn create_connection(&self, new: &NewConnection, grouping: &IncidentGrouping) -> StorageResult<Connection> {
         let now = now_millis();
-        let result = sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO connections ({CONNECTION_COLUMNS}, {GROUPING_COLUMNS}, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(new.name.as_str())
-        .bind(new.provider_type.as_str())
-        .bind(new.description.as_str())
-        .bind(grouping.grouping_level.as_str())
-        .bind(grouping.minimum_severity.as_str())
-        .bind(grouping.divide_by_data_groups)
-        .bind(grouping.max_incident_length_days.get())
-        .bind(grouping.mute_for_days.get())
-        .bind(grouping.disabled)
-        .bind(stored_addresses(grouping, IncidentStatus::Open))
-        .bind(stored_addresses(grouping, IncidentStatus::Acknowledged))
-        .bind(stored_addresses(grouping, IncidentStatus::Resolved))
-        .bind(stored_addresses(grouping, IncidentStatus::Muted))
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await;
+        );
+        let query =
+            sqlx::query(&sql).bind(new.name.as_str()).bind(new.provider_type.as_str()).bind(new.description.as_str());
+        let result = bind_grouping(query, grouping).bind(now).bind(now).execute(&self.pool).await;
         match result {
             Ok(_) => Ok(Connection {
                 name: new.name.clone(),
@@ -181,26 +189,13 @@ impl Storage for SqliteStorage {
 
     #[tracing::instrument(skip_all, fields(connection = %name))]
     async fn save_incident_grouping(&self, name: &ConnectionName, grouping: &IncidentGrouping) -> StorageResult<bool> {
-        let result = sqlx::query(
-            "UPDATE connections SET grouping_level = ?, minimum_severity = ?, divide_by_data_groups = ?, \
-             max_incident_length_days = ?, mute_for_days = ?, incidents_disabled = ?, \
-             incident_opened_addresses = ?, incident_acknowledged_addresses = ?, \
-             incident_resolved_addresses = ?, incident_muted_addresses = ?, updated_at = ? WHERE name = ?",
-        )
-        .bind(grouping.grouping_level.as_str())
-        .bind(grouping.minimum_severity.as_str())
-        .bind(grouping.divide_by_data_groups)
-        .bind(grouping.max_incident_length_days.get())
-        .bind(grouping.mute_for_days.get())
-        .bind(grouping.disabled)
-        .bind(stored_addresses(grouping, IncidentStatus::Open))
-        .bind(stored_addresses(grouping, IncidentStatus::Acknowledged))
-        .bind(stored_addresses(grouping, IncidentStatus::Resolved))
-        .bind(stored_addresses(grouping, IncidentStatus::Muted))
-        .bind(now_millis())
-        .bind(name.as_str())
-        .execute(&self.pool)
-        .await?;
+        let assignments = GROUPING_COLUMNS.split(", ").map(|column| format!("{column} = ?")).collect::<Vec<_>>();
+        let sql = format!("UPDATE connections SET {}, updated_at = ? WHERE name = ?", assignments.join(", "));
+        let result = bind_grouping(sqlx::query(&sql), grouping)
+            .bind(now_millis())
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
