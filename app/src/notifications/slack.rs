@@ -40,7 +40,8 @@ pub fn slack_message(notification: &Notification<'_>, links: &Links) -> String {
     let incident_url = links.incident(incident);
 
     // Slack decodes &amp; &lt; &gt; in every text object, plain_text included, so escape there too.
-    let header = format!("{} {}: {}", emoji(status), title(status), mrkdwn::escape_truncated(&table, HEADER_MAX - 40));
+    let prefix = format!("{} {}: ", emoji(status), title(status));
+    let header = prefix.clone() + &mrkdwn::escape_truncated(&table, HEADER_MAX - prefix.chars().count());
     let summary = mrkdwn::truncate(
         &format!(
             "{} on {} in {}: {} severity, {} issues",
@@ -181,6 +182,11 @@ mod tests {
         incident.data_group = Some("<".repeat(3000));
         incident.issue_url = Some(format!("https://tickets.example.com/{}", "x".repeat(2500)));
         let long = "m&".repeat(5000);
+        for status in IncidentStatus::ALL {
+            let header = slack_message(&Notification { incident: &incident, status, message: None }, &links());
+            let header: Value = serde_json::from_str(&header).unwrap();
+            assert!(header["blocks"][0]["text"]["text"].as_str().unwrap().chars().count() <= 150, "{status}");
+        }
         let body = slack_message(
             &Notification { incident: &incident, status: IncidentStatus::Muted, message: Some(&long) },
             &links(),
