@@ -1,6 +1,8 @@
 //! Tocsin's configuration: command-line flags, each with an environment-variable equivalent.
 
-use clap::{Parser, Subcommand};
+use app::delivery::{RetrySchedule, Subnet, parse_duration};
+use clap::{ArgAction, Parser, Subcommand, builder::BoolishValueParser};
+use std::time::Duration;
 use std::{fmt, net::SocketAddr, path::PathBuf};
 
 #[derive(Clone, Debug, Parser)]
@@ -29,6 +31,44 @@ pub struct Config {
     #[arg(long, env = "TOCSIN_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
 
+    /// Hosts whose webhook URLs get Slack messages (comma-separated); every other URL gets
+    /// DQOps' JSON.
+    #[arg(long, env = "TOCSIN_SLACK_HOSTS", default_value = "hooks.slack.com", value_delimiter = ',')]
+    pub slack_hosts: Vec<String>,
+
+    /// Allow plain http:// webhook addresses (only https:// otherwise).
+    #[arg(long, env = "TOCSIN_ALLOW_HTTP", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub allow_http: bool,
+
+    /// Subnets that webhooks may reach although they are private or reserved (comma-separated
+    /// CIDRs, e.g. 10.20.0.0/16), for receivers inside your network. Empty by default.
+    #[arg(long, env = "TOCSIN_ALLOW_SUBNETS", value_delimiter = ',')]
+    pub allow_subnets: Vec<Subnet>,
+
+    /// The waits before each retry of a failed notification (comma-separated).
+    #[arg(long, env = "TOCSIN_RETRY_SCHEDULE", default_value = "5s,30s,5m,30m,2h,5h,10h", value_parser = RetrySchedule::parse)]
+    pub retry_schedule: RetrySchedule,
+
+    /// The least wait after a receiver answered 429 or did not answer in time.
+    #[arg(long, env = "TOCSIN_THROTTLE_DELAY", default_value = "60s", value_parser = parse_duration)]
+    pub throttle_delay: Duration,
+
+    /// The least time between two messages to one Slack webhook.
+    #[arg(long, env = "TOCSIN_SLACK_PACE", default_value = "1s", value_parser = parse_duration)]
+    pub slack_pace: Duration,
+
+    /// How long connecting to a webhook may take.
+    #[arg(long, env = "TOCSIN_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// How long a whole webhook request may take.
+    #[arg(long, env = "TOCSIN_REQUEST_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// How often the delivery worker looks for due notifications when nothing woke it.
+    #[arg(long, env = "TOCSIN_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -41,6 +81,29 @@ pub enum Command {
 }
 
 impl Config {
+    /// The configuration with every setting at its default, as `tocsin` alone would run.
+    pub fn defaults() -> Self {
+        Self::parse_from(["tocsin"])
+    }
+
+    pub fn outbound_policy(&self) -> app::delivery::OutboundPolicy {
+        app::delivery::OutboundPolicy { allow_http: self.allow_http, allow_subnets: self.allow_subnets.clone() }
+    }
+
+    pub fn delivery(&self) -> app::delivery::DeliveryConfig {
+        app::delivery::DeliveryConfig {
+            retry: app::delivery::RetryPolicy {
+                schedule: self.retry_schedule.clone(),
+                throttle_delay: self.throttle_delay,
+                ..app::delivery::RetryPolicy::default()
+            },
+            slack_pace: self.slack_pace,
+            lease: self.request_timeout + self.connect_timeout + Duration::from_secs(30),
+            poll_interval: self.poll_interval,
+            ..app::delivery::DeliveryConfig::default()
+        }
+    }
+
     /// The base URL links point at: the configured one, or one derived from the listen address.
     pub fn effective_base_url(&self, bound: SocketAddr) -> BaseUrl {
         self.base_url.clone().unwrap_or_else(|| BaseUrl::from_listen_address(bound))

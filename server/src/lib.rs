@@ -10,7 +10,9 @@ pub mod telemetry;
 use anyhow::Context as _;
 use app::{
     App,
-    service::{ConnectionService, IncidentService},
+    delivery::{DeliveryWorker, Outbound, Timeouts},
+    notifications::{Links, NotifyContext},
+    service::{ConnectionService, IncidentService, system_clock},
     shell,
     state::AppState,
 };
@@ -18,8 +20,9 @@ use axum::{Router, response::Redirect, routing::get};
 use config::{BaseUrl, Config};
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::{future::Future, net::SocketAddr};
-use tokio::net::TcpListener;
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::{net::TcpListener, sync::Notify};
+use tokio_util::sync::CancellationToken;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
 /// A configured Tocsin, bound to its port and ready to serve.
@@ -27,6 +30,9 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     base_url: BaseUrl,
+    worker: DeliveryWorker,
+    /// How long shutdown waits for requests to webhooks that are in flight.
+    drain: Duration,
 }
 
 impl Application {
@@ -44,12 +50,17 @@ impl Application {
             .site_addr(address)
             .env(Env::PROD)
             .build();
+        let base_url = config.effective_base_url(address);
+        let wake = Arc::new(Notify::new());
+        let outbound = outbound(config)?;
+        let worker = DeliveryWorker::new(storage.clone(), outbound, config.delivery(), system_clock(), wake.clone());
         let state = AppState {
             leptos_options,
             connections: ConnectionService::new(storage.clone()),
-            incidents: IncidentService::new(storage),
+            incidents: IncidentService::new(storage, notify_context(config, &base_url), wake),
         };
-        Ok(Self { listener, router: router(state), base_url: config.effective_base_url(address) })
+        let drain = config.request_timeout + config.connect_timeout;
+        Ok(Self { listener, router: router(state), base_url, worker, drain })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -60,16 +71,40 @@ impl Application {
         &self.base_url
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves, and delivers notifications, until `shutdown` completes; then lets in-flight
+    /// requests finish, webhooks included (bounded by their timeouts).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.context("the HTTP server failed")
+        let stop = CancellationToken::new();
+        let worker = tokio::spawn(self.worker.run(stop.clone()));
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed");
+        stop.cancel();
+        if tokio::time::timeout(self.drain, worker).await.is_err() {
+            tracing::warn!("webhook requests were still in flight at shutdown; they will be retried");
+        }
+        served
     }
+}
+
+/// The outbound HTTP client, with the configured policy and timeouts.
+fn outbound(config: &Config) -> anyhow::Result<Outbound> {
+    let timeouts = Timeouts { connect: config.connect_timeout, request: config.request_timeout };
+    Outbound::new(config.outbound_policy(), timeouts).context("could not build the HTTP client for webhooks")
+}
+
+fn notify_context(config: &Config, base_url: &BaseUrl) -> NotifyContext {
+    NotifyContext { links: Links { base_url: base_url.to_string() }, slack_hosts: config.slack_hosts.clone() }
 }
 
 /// `tocsin demo`: seeds the configured database with the sample connection.
 pub async fn run_demo(config: &Config) -> anyhow::Result<String> {
     let storage = app::storage::open(&config.database_url).await?;
-    demo::run(&ConnectionService::new(storage.clone()), &IncidentService::new(storage)).await
+    // The demo only queues notifications; the running server's worker sends them.
+    let notify = notify_context(config, &config.effective_base_url(config.listen));
+    let incidents = IncidentService::new(storage.clone(), notify, Arc::new(Notify::new()));
+    demo::run(&ConnectionService::new(storage), &incidents).await
 }
 
 /// Every route: the pages and their server functions, the assets, and `/` → `/sources`.

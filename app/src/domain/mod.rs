@@ -3,6 +3,7 @@
 
 mod check;
 mod connection;
+mod delivery;
 mod field_errors;
 mod grouping;
 mod incident;
@@ -11,6 +12,7 @@ mod webhook;
 
 pub use check::{CheckResult, CheckType, Severity};
 pub use connection::{Connection, ConnectionName, Description, NewConnection, ProviderType};
+pub use delivery::{Delivery, DeliveryAttempt, DeliveryState};
 pub use field_errors::FieldErrors;
 pub use grouping::{DayCount, GroupingLevel, IncidentGrouping, MinimumSeverity};
 pub use incident::{

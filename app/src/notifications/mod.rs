@@ -8,7 +8,7 @@ mod slack;
 pub use dqops::dqops_message;
 pub use slack::slack_message;
 
-use crate::domain::{Incident, IncidentStatus, Timestamp, WebhookUrl};
+use crate::domain::{Incident, IncidentGrouping, IncidentStatus, Timestamp, WebhookUrl};
 use serde::{Deserialize, Serialize};
 
 /// The body a webhook receives.
@@ -60,6 +60,22 @@ impl Links {
             crate::paths::incidents_of(&incident.connection).trim_start_matches('/'),
             crate::paths::encode(&incident.table)
         )
+    }
+}
+
+/// What storage needs to turn a transition into deliveries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifyContext {
+    pub links: Links,
+    /// Hosts whose URLs get Slack messages (`hooks.slack.com` unless configured).
+    pub slack_hosts: Vec<String>,
+}
+
+impl NotifyContext {
+    /// The addresses notified when an incident of a connection with `settings` enters `status`.
+    /// (Global defaults and filtered notifications will merge in here.)
+    pub fn addresses_for(&self, settings: &IncidentGrouping, status: IncidentStatus) -> Vec<WebhookUrl> {
+        settings.notification.for_status(status).map(|addresses| addresses.urls().to_vec()).unwrap_or_default()
     }
 }
 

@@ -7,9 +7,11 @@ use crate::{
         Actor, CheckResult, ConnectionIncidentCounts, ConnectionName, Incident, IncidentPage, IncidentQuery,
         IncidentStatus, StatusChange, Timestamp, WebhookUrl,
     },
+    notifications::NotifyContext,
     storage::{IngestOutcome, StatusUpdate, Storage},
 };
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Where "now" comes from; tests fix it.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -31,15 +33,24 @@ pub struct IncidentRef {
 pub struct IncidentService {
     storage: Arc<dyn Storage>,
     clock: Clock,
+    notify: NotifyContext,
+    /// Wakes the delivery worker once a transition with deliveries has committed.
+    wake: Arc<Notify>,
 }
 
 impl IncidentService {
-    pub fn new(storage: Arc<dyn Storage>) -> Self {
-        Self::with_clock(storage, system_clock())
+    pub fn new(storage: Arc<dyn Storage>, notify: NotifyContext, wake: Arc<Notify>) -> Self {
+        Self { storage, clock: system_clock(), notify, wake }
     }
 
-    pub fn with_clock(storage: Arc<dyn Storage>, clock: Clock) -> Self {
-        Self { storage, clock }
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    fn delivered(&self, deliveries: u32) {
+        if deliveries > 0 {
+            self.wake.notify_one();
+        }
     }
 
     pub fn now(&self) -> Timestamp {
@@ -51,14 +62,16 @@ impl IncidentService {
     pub async fn ingest(&self, connection: &ConnectionName, results: &[CheckResult]) -> ServiceResult<IngestOutcome> {
         let outcome = self
             .storage
-            .ingest_check_results(connection, results, self.now())
+            .ingest_check_results(connection, results, &self.notify, self.now())
             .await?
             .ok_or_else(|| ServiceError::ConnectionNotFound(connection.clone()))?;
+        self.delivered(outcome.deliveries);
         tracing::info!(
             accepted = outcome.accepted,
             duplicates = outcome.duplicates,
             opened = outcome.opened.len(),
             updated = outcome.updated,
+            deliveries = outcome.deliveries,
             "check results ingested"
         );
         Ok(outcome)
@@ -102,10 +115,14 @@ impl IncidentService {
         actor: &Actor,
     ) -> ServiceResult<Option<StatusChange>> {
         self.get(incident).await?;
-        match self.storage.change_incident_status(&incident.connection, &incident.id, status, actor, self.now()).await?
-        {
-            StatusUpdate::Changed(change) => {
-                tracing::info!(from = ?change.from, by = %actor.name, source = actor.source.as_str(), "incident status changed");
+        let update = self
+            .storage
+            .change_incident_status(&incident.connection, &incident.id, status, actor, &self.notify, self.now())
+            .await?;
+        match update {
+            StatusUpdate::Changed(change, deliveries) => {
+                self.delivered(deliveries);
+                tracing::info!(from = ?change.from, by = %actor.name, source = actor.source.as_str(), deliveries, "incident status changed");
                 Ok(Some(change))
             }
             StatusUpdate::Unchanged => Ok(None),

@@ -6,9 +6,10 @@ mod sqlite;
 pub use sqlite::SqliteStorage;
 
 use crate::domain::{
-    Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Description, Incident, IncidentGrouping,
-    IncidentPage, IncidentQuery, IncidentStatus, NewConnection, StatusChange, Timestamp,
+    Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Delivery, Description, Incident,
+    IncidentGrouping, IncidentPage, IncidentQuery, IncidentStatus, NewConnection, StatusChange, Timestamp,
 };
+use crate::notifications::{Format, NotifyContext};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -53,6 +54,7 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         connection: &ConnectionName,
         results: &[CheckResult],
+        notify: &NotifyContext,
         now: Timestamp,
     ) -> StorageResult<Option<IngestOutcome>>;
 
@@ -77,6 +79,7 @@ pub trait Storage: Send + Sync + 'static {
         id: &str,
         status: IncidentStatus,
         actor: &Actor,
+        notify: &NotifyContext,
         now: Timestamp,
     ) -> StorageResult<StatusUpdate>;
 
@@ -94,6 +97,35 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The check results that joined the incident, newest first.
     async fn incident_issues(&self, id: &str, limit: u32, offset: u32) -> StorageResult<Vec<CheckResult>>;
+
+    /// Leases up to `limit` due deliveries for `owner` until `lease_until`.
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StorageResult<Vec<ClaimedDelivery>>;
+
+    /// Records an attempt; false when the lease was lost meanwhile (nothing is written then).
+    async fn record_delivery_attempt(
+        &self,
+        delivery: &ClaimedDelivery,
+        owner: &str,
+        outcome: &DeliveryOutcome,
+    ) -> StorageResult<bool>;
+
+    /// The most recent deliveries of a connection's incidents, newest first, with their attempts.
+    async fn connection_deliveries(&self, connection: &ConnectionName, limit: u32) -> StorageResult<Vec<Delivery>>;
+
+    /// An incident's deliveries, newest first, with their attempts.
+    async fn incident_deliveries(&self, incident_id: &str) -> StorageResult<Vec<Delivery>>;
+
+    /// Makes a failed or skipped delivery due at once; false when there is none to retry.
+    async fn retry_delivery(&self, id: i64, now: Timestamp) -> StorageResult<bool>;
+
+    /// Re-enables the address of a delivery; false when it was not disabled.
+    async fn enable_delivery_address(&self, id: i64) -> StorageResult<bool>;
 }
 
 /// What storing a batch of check results did.
@@ -107,6 +139,8 @@ pub struct IngestOutcome {
     pub opened: Vec<String>,
     /// How many incidents that existed before the batch took new issues.
     pub updated: u32,
+    /// How many notifications the opened incidents queued.
+    pub deliveries: u32,
 }
 
 /// What a status change did.
@@ -115,7 +149,45 @@ pub enum StatusUpdate {
     NotFound,
     /// The incident already had that status: nothing was written.
     Unchanged,
-    Changed(StatusChange),
+    /// The change, and how many notifications it queued.
+    Changed(StatusChange, u32),
+}
+
+/// A delivery a worker has leased, ready to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub webhook_id: String,
+    pub url: String,
+    pub format: Format,
+    pub payload: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+}
+
+/// What happens to a delivery after an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextStep {
+    Delivered,
+    RetryAt(Timestamp),
+    GiveUp,
+}
+
+/// The record of one attempt and its consequences.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryOutcome {
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub duration_ms: u32,
+    pub http_status: Option<u16>,
+    pub next: NextStep,
+    /// Why it failed, in words that never contain the URL.
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+    /// The receiver said the webhook is gone: disable the address, for this reason.
+    pub disable_address: Option<String>,
+    /// No request to this address before then (Slack's pace).
+    pub paced_until: Option<Timestamp>,
 }
 
 /// Opens the storage a database URL names, creating and migrating it as needed.

@@ -5,7 +5,8 @@ mod incidents;
 
 use app::{
     domain::{ConnectionName, Timestamp},
-    service::{ConnectionService, IncidentService},
+    notifications::{Links, NotifyContext},
+    service::{Clock, ConnectionService, IncidentService},
     storage::{self, Storage},
 };
 use std::sync::{
@@ -55,10 +56,27 @@ impl TestClock {
         self.0.store(time.millis(), Ordering::SeqCst);
     }
 
-    pub fn service(&self, storage: Arc<dyn Storage>) -> IncidentService {
+    pub fn clock(&self) -> Clock {
         let clock = self.0.clone();
-        IncidentService::with_clock(storage, Arc::new(move || Timestamp::from_millis(clock.load(Ordering::SeqCst))))
+        Arc::new(move || Timestamp::from_millis(clock.load(Ordering::SeqCst)))
     }
+
+    pub fn service(&self, storage: Arc<dyn Storage>) -> IncidentService {
+        IncidentService::new(storage, notify_context(), Default::default()).with_clock(self.clock())
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        self.0.fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+    }
+
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// Links under http://tocsin.test/, and Slack messages for the host `slack.test`.
+pub fn notify_context() -> NotifyContext {
+    NotifyContext { links: Links { base_url: "http://tocsin.test/".into() }, slack_hosts: vec!["slack.test".into()] }
 }
 
 pub fn name(text: &str) -> ConnectionName {

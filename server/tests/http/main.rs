@@ -21,9 +21,8 @@ pub async fn spawn_app() -> TestApp {
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: format!("sqlite://{}", dir.path().join("tocsin.db").display()),
-        base_url: None,
         site_root: dir.path().join("site"),
-        command: None,
+        ..Config::defaults()
     };
     let application = Application::build(&config).await.unwrap();
     let origin = format!("http://{}", application.local_addr());
@@ -276,7 +275,14 @@ async fn the_demo_creates_a_connection_with_grouped_and_triaged_incidents_and_ca
     );
     assert!(summary.contains("/incidents/demo_shop"), "{summary}");
 
-    let incidents = IncidentService::new(app::storage::open(&database_url).await.unwrap());
+    let incidents = IncidentService::new(
+        app::storage::open(&database_url).await.unwrap(),
+        app::notifications::NotifyContext {
+            links: app::notifications::Links { base_url: "http://localhost/".into() },
+            slack_hosts: vec![],
+        },
+        Default::default(),
+    );
     let query = IncidentQuery { statuses: IncidentStatus::ALL.to_vec(), limit: 1000, ..IncidentQuery::ui_default() };
     let listed = incidents.list(&ConnectionName::parse("demo_shop").unwrap(), &query).await.unwrap();
     assert!(listed.total >= 5, "{} incidents", listed.total);

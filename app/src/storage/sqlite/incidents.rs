@@ -1,6 +1,7 @@
 //! Incidents, their issues and their transitions, in SQLite.
 
-use super::{SqliteStorage, corrupt, grouping_from_row};
+use super::{SqliteStorage, corrupt, deliveries::enqueue, grouping_from_row};
+use crate::notifications::NotifyContext;
 use crate::{
     domain::{
         Actor, ChangeSource, CheckResult, ConnectionIncidentCounts, ConnectionName, Incident, IncidentOrder,
@@ -174,14 +175,15 @@ async fn connection_id(conn: &mut SqliteConnection, name: &ConnectionName) -> St
     Ok(sqlx::query_scalar("SELECT id FROM connections WHERE name = ?").bind(name.as_str()).fetch_optional(conn).await?)
 }
 
+/// Records a transition; returns its id, which its deliveries refer to.
 async fn insert_status_change(
     conn: &mut SqliteConnection,
     incident_id: &str,
     change: &StatusChange,
-) -> StorageResult<()> {
-    sqlx::query(
+) -> StorageResult<i64> {
+    Ok(sqlx::query_scalar(
         "INSERT INTO incident_status_changes (incident_id, from_status, to_status, changed_at, changed_by, source) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(incident_id)
     .bind(change.from.map(IncidentStatus::as_str))
@@ -189,9 +191,19 @@ async fn insert_status_change(
     .bind(change.at.millis())
     .bind(&change.by.name)
     .bind(change.by.source.as_str())
-    .execute(conn)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// One incident by id, inside a transaction.
+pub(super) async fn load_incident(conn: &mut SqliteConnection, id: &str) -> StorageResult<Incident> {
+    let row = sqlx::query(&format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents i JOIN connections c ON c.id = i.connection_id WHERE i.id = ?"
+    ))
+    .bind(id)
+    .fetch_one(conn)
     .await?;
-    Ok(())
+    incident_from_row(&row)
 }
 
 /// A stored or just-opened incident that issues with its hash may join.
@@ -246,7 +258,8 @@ async fn load_candidates(conn: &mut SqliteConnection, connection_id: i64, hash: 
     .collect()
 }
 
-/// Inserts a new open incident for `result` with its first transition; returns its id.
+/// Inserts a new open incident for `result` with its first transition; returns the incident's id
+/// and the transition's.
 async fn open_incident(
     conn: &mut SqliteConnection,
     connection_id: i64,
@@ -255,7 +268,7 @@ async fn open_incident(
     result: &CheckResult,
     settings: &crate::domain::IncidentGrouping,
     now: Timestamp,
-) -> StorageResult<String> {
+) -> StorageResult<(String, i64)> {
     let id = uuid::Uuid::new_v4().to_string();
     sqlx::query(
         "INSERT INTO incidents (id, connection_id, incident_hash, schema_name, table_name, table_priority, \
@@ -289,8 +302,8 @@ async fn open_incident(
         at: now,
         by: Actor { name: CHECKS_ACTOR.to_owned(), source: ChangeSource::Checks },
     };
-    insert_status_change(conn, &id, &opened).await?;
-    Ok(id)
+    let change_id = insert_status_change(conn, &id, &opened).await?;
+    Ok((id, change_id))
 }
 
 async fn insert_check_result(
@@ -335,6 +348,7 @@ impl SqliteStorage {
         &self,
         connection: &ConnectionName,
         results: &[CheckResult],
+        notify: &NotifyContext,
         now: Timestamp,
     ) -> StorageResult<Option<IngestOutcome>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -357,6 +371,7 @@ impl SqliteStorage {
         let mut candidates: HashMap<i64, Vec<Candidate>> = HashMap::new();
         // What the batch adds to each incident, written once at the end.
         let mut growth: HashMap<String, Growth> = HashMap::new();
+        let mut opened_changes: Vec<(String, i64)> = Vec::new();
         for result in ordered {
             if let Some(result_id) = &result.result_id {
                 let known: Option<i64> =
@@ -382,7 +397,9 @@ impl SqliteStorage {
                 let id = match joined {
                     Some(id) => id,
                     None => {
-                        let id = open_incident(&mut tx, connection_id, hash, &key, result, &settings, now).await?;
+                        let (id, change_id) =
+                            open_incident(&mut tx, connection_id, hash, &key, result, &settings, now).await?;
+                        opened_changes.push((id.clone(), change_id));
                         let window = IncidentWindow {
                             status: IncidentStatus::Open,
                             first_seen: result.executed_at,
@@ -419,6 +436,11 @@ impl SqliteStorage {
             if !opened_here {
                 outcome.updated += 1;
             }
+        }
+        // Each opened incident is announced as it stands after the whole batch, as DQOps does.
+        for (id, change_id) in &opened_changes {
+            outcome.deliveries +=
+                enqueue(&mut tx, notify, &settings, id, *change_id, IncidentStatus::Open, now).await?;
         }
         tx.commit().await?;
         Ok(Some(outcome))
@@ -516,13 +538,15 @@ impl SqliteStorage {
         id: &str,
         new_status: IncidentStatus,
         actor: &Actor,
+        notify: &NotifyContext,
         now: Timestamp,
     ) -> StorageResult<StatusUpdate> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let Some(row) = sqlx::query(
-            "SELECT i.status, c.mute_for_days FROM incidents i JOIN connections c ON c.id = i.connection_id \
+        let Some(row) = sqlx::query(&format!(
+            "SELECT i.status, {} FROM incidents i JOIN connections c ON c.id = i.connection_id \
              WHERE c.name = ? AND i.id = ?",
-        )
+            super::GROUPING_COLUMNS.split(", ").map(|column| format!("c.{column}")).collect::<Vec<_>>().join(", ")
+        ))
         .bind(connection.as_str())
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -534,8 +558,9 @@ impl SqliteStorage {
         if current == new_status {
             return Ok(StatusUpdate::Unchanged);
         }
-        let mute_for_days: u32 = row.try_get("mute_for_days")?;
-        let muted_until = (new_status == IncidentStatus::Muted).then(|| now.plus_days(mute_for_days).millis());
+        let settings = grouping_from_row(&row)?;
+        let muted_until =
+            (new_status == IncidentStatus::Muted).then(|| now.plus_days(settings.mute_for_days.get()).millis());
         sqlx::query("UPDATE incidents SET status = ?, muted_until = ?, updated_at = ? WHERE id = ?")
             .bind(new_status.as_str())
             .bind(muted_until)
@@ -544,9 +569,10 @@ impl SqliteStorage {
             .execute(&mut *tx)
             .await?;
         let change = StatusChange { from: Some(current), to: new_status, at: now, by: actor.clone() };
-        insert_status_change(&mut tx, id, &change).await?;
+        let change_id = insert_status_change(&mut tx, id, &change).await?;
+        let deliveries = enqueue(&mut tx, notify, &settings, id, change_id, new_status, now).await?;
         tx.commit().await?;
-        Ok(StatusUpdate::Changed(change))
+        Ok(StatusUpdate::Changed(change, deliveries))
     }
 
     pub(super) async fn set_issue_url(

@@ -1,13 +1,15 @@
 //! The SQLite backend: one file, WAL mode, foreign keys on, a busy timeout, migrations embedded.
 
+mod deliveries;
 mod incidents;
 
-use super::{IngestOutcome, StatusUpdate, Storage, StorageError, StorageResult};
+use super::{ClaimedDelivery, DeliveryOutcome, IngestOutcome, StatusUpdate, Storage, StorageError, StorageResult};
 use crate::domain::{
-    Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, DayCount, Description, Incident,
-    IncidentGrouping, IncidentPage, IncidentQuery, IncidentStatus, NewConnection, NotificationAddresses, StatusChange,
-    Timestamp, WebhookAddresses,
+    Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, DayCount, Delivery, Description,
+    Incident, IncidentGrouping, IncidentPage, IncidentQuery, IncidentStatus, NewConnection, NotificationAddresses,
+    StatusChange, Timestamp, WebhookAddresses,
 };
+use crate::notifications::NotifyContext;
 use async_trait::async_trait;
 use sqlx::{
     Row, Sqlite,
@@ -204,9 +206,10 @@ impl Storage for SqliteStorage {
         &self,
         connection: &ConnectionName,
         results: &[CheckResult],
+        notify: &NotifyContext,
         now: Timestamp,
     ) -> StorageResult<Option<IngestOutcome>> {
-        self.ingest(connection, results, now).await
+        self.ingest(connection, results, notify, now).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -236,9 +239,10 @@ impl Storage for SqliteStorage {
         id: &str,
         status: IncidentStatus,
         actor: &Actor,
+        notify: &NotifyContext,
         now: Timestamp,
     ) -> StorageResult<StatusUpdate> {
-        self.change_status(connection, id, status, actor, now).await
+        self.change_status(connection, id, status, actor, notify, now).await
     }
 
     #[tracing::instrument(skip_all, fields(connection = %connection, incident = id))]
@@ -260,5 +264,41 @@ impl Storage for SqliteStorage {
     #[tracing::instrument(skip_all, fields(incident = id))]
     async fn incident_issues(&self, id: &str, limit: u32, offset: u32) -> StorageResult<Vec<CheckResult>> {
         self.issues(id, limit, offset).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StorageResult<Vec<ClaimedDelivery>> {
+        self.claim(owner, now, lease_until, limit).await
+    }
+
+    #[tracing::instrument(skip_all, fields(delivery = delivery.id, attempt = delivery.attempt))]
+    async fn record_delivery_attempt(
+        &self,
+        delivery: &ClaimedDelivery,
+        owner: &str,
+        outcome: &DeliveryOutcome,
+    ) -> StorageResult<bool> {
+        self.record(delivery, owner, outcome).await
+    }
+
+    async fn connection_deliveries(&self, connection: &ConnectionName, limit: u32) -> StorageResult<Vec<Delivery>> {
+        SqliteStorage::connection_deliveries(self, connection.as_str(), limit).await
+    }
+
+    async fn incident_deliveries(&self, incident_id: &str) -> StorageResult<Vec<Delivery>> {
+        SqliteStorage::incident_deliveries(self, incident_id).await
+    }
+
+    async fn retry_delivery(&self, id: i64, now: Timestamp) -> StorageResult<bool> {
+        self.retry_now(id, now).await
+    }
+
+    async fn enable_delivery_address(&self, id: i64) -> StorageResult<bool> {
+        self.enable_address(id).await
     }
 }

@@ -1,0 +1,76 @@
+//! Deliveries: one notification to one address, and the attempts made to send it.
+
+use super::{IncidentStatus, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Waiting for its first or next attempt.
+    Pending,
+    Delivered,
+    /// Given up: a permanent error, or the retries ran out.
+    Failed,
+    /// Not sent, because the address was disabled when the transition happened.
+    Skipped,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 4] = [Self::Pending, Self::Delivered, Self::Failed, Self::Skipped];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DeliveryState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s).ok_or_else(|| format!("unknown delivery state {s:?}"))
+    }
+}
+
+/// One attempt to send a delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    pub attempt: u32,
+    pub started_at: Timestamp,
+    pub duration_ms: u32,
+    pub http_status: Option<u16>,
+    /// `delivered`, `retry` or `failed`.
+    pub outcome: String,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+}
+
+/// A notification to one address, as the pages show it. The address is masked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub incident_id: String,
+    pub incident_status: IncidentStatus,
+    /// Scheme, host and the last four characters: never the whole URL.
+    pub address: String,
+    pub format: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub next_attempt_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    /// The address was disabled after the receiver said the webhook is gone.
+    pub address_disabled: bool,
+    pub history: Vec<DeliveryAttempt>,
+}

@@ -1,0 +1,308 @@
+//! Deliveries in SQLite: enqueued in the transition's transaction, claimed with a lease, and
+//! their attempts recorded, fenced on the lease.
+
+use super::{SqliteStorage, corrupt};
+use crate::{
+    domain::{Delivery, DeliveryAttempt, DeliveryState, IncidentGrouping, IncidentStatus, Timestamp, WebhookUrl},
+    notifications::{Format, Notification, NotifyContext, render},
+    storage::{ClaimedDelivery, DeliveryOutcome, StorageResult},
+};
+use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
+
+/// Records one delivery per address configured for `status`, for the transition `status_change_id`.
+/// Returns how many are pending (addresses disabled by their receiver are recorded as skipped).
+pub(super) async fn enqueue(
+    conn: &mut SqliteConnection,
+    context: &NotifyContext,
+    settings: &IncidentGrouping,
+    incident_id: &str,
+    status_change_id: i64,
+    status: IncidentStatus,
+    now: Timestamp,
+) -> StorageResult<u32> {
+    let urls = context.addresses_for(settings, status);
+    if urls.is_empty() {
+        return Ok(0);
+    }
+    let incident = super::incidents::load_incident(&mut *conn, incident_id).await?;
+    let mut pending = 0;
+    for url in urls {
+        let format = Format::for_url(&url, &context.slack_hosts);
+        let payload = render(&Notification { incident: &incident, status, message: None }, format, &context.links);
+        let disabled: Option<String> = sqlx::query_scalar(
+            "SELECT disabled_reason FROM webhook_endpoints WHERE url = ? AND disabled_at IS NOT NULL",
+        )
+        .bind(url.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (state, error) = match disabled {
+            Some(reason) => (DeliveryState::Skipped, Some(format!("address disabled: {reason}"))),
+            None => (DeliveryState::Pending, None),
+        };
+        sqlx::query(
+            "INSERT INTO deliveries (webhook_id, status_change_id, incident_id, url, format, incident_status, payload, \
+             state, next_attempt_at, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(format!("msg_{}", uuid::Uuid::new_v4().simple()))
+        .bind(status_change_id)
+        .bind(incident_id)
+        .bind(url.as_str())
+        .bind(format.as_str())
+        .bind(status.as_str())
+        .bind(payload)
+        .bind(state.as_str())
+        .bind(now.millis())
+        .bind(error)
+        .bind(now.millis())
+        .bind(now.millis())
+        .execute(&mut *conn)
+        .await?;
+        if state == DeliveryState::Pending {
+            pending += 1;
+        }
+    }
+    Ok(pending)
+}
+
+fn masked(url: &str) -> String {
+    WebhookUrl::parse(url).map(|url| url.redacted()).unwrap_or_else(|_| "(invalid address)".to_owned())
+}
+
+const DELIVERY_COLUMNS: &str = "d.id, d.incident_id, d.incident_status, d.url, d.format, d.state, d.attempts, \
+     d.next_attempt_at, d.last_error, d.created_at, (e.disabled_at IS NOT NULL) AS address_disabled";
+
+fn delivery_from_row(row: &SqliteRow) -> StorageResult<Delivery> {
+    let state: String = row.try_get("state")?;
+    let state: DeliveryState = state.parse().map_err(|e| corrupt("state", e))?;
+    let status: String = row.try_get("incident_status")?;
+    let url: String = row.try_get("url")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(Delivery {
+        id: row.try_get("id")?,
+        incident_id: row.try_get("incident_id")?,
+        incident_status: status.parse().map_err(|e| corrupt("incident_status", e))?,
+        address: masked(&url),
+        format: row.try_get("format")?,
+        state,
+        attempts: attempts as u32,
+        next_attempt_at: (state == DeliveryState::Pending)
+            .then(|| row.try_get::<i64, _>("next_attempt_at").map(Timestamp::from_millis))
+            .transpose()?,
+        last_error: row.try_get("last_error")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        address_disabled: row.try_get::<Option<bool>, _>("address_disabled")?.unwrap_or(false),
+        history: Vec::new(),
+    })
+}
+
+fn attempt_from_row(row: &SqliteRow) -> StorageResult<(i64, DeliveryAttempt)> {
+    let attempt: i64 = row.try_get("attempt")?;
+    let duration: i64 = row.try_get("duration_ms")?;
+    let status: Option<i64> = row.try_get("http_status")?;
+    Ok((
+        row.try_get("delivery_id")?,
+        DeliveryAttempt {
+            attempt: attempt as u32,
+            started_at: Timestamp::from_millis(row.try_get("started_at")?),
+            duration_ms: duration as u32,
+            http_status: status.map(|s| s as u16),
+            outcome: row.try_get("outcome")?,
+            error: row.try_get("error")?,
+            response_excerpt: row.try_get("response_excerpt")?,
+        },
+    ))
+}
+
+impl SqliteStorage {
+    /// Deliveries matching `filter` (an SQL condition on `d`), newest first, with their attempts.
+    async fn deliveries_where(&self, filter: &str, bind: &str, limit: u32) -> StorageResult<Vec<Delivery>> {
+        let mut deliveries = sqlx::query(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries d LEFT JOIN webhook_endpoints e ON e.url = d.url \
+             WHERE {filter} ORDER BY d.id DESC LIMIT ?"
+        ))
+        .bind(bind)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(delivery_from_row)
+        .collect::<StorageResult<Vec<_>>>()?;
+        if let (Some(last), Some(first)) = (deliveries.last(), deliveries.first()) {
+            let attempts = sqlx::query(
+                "SELECT delivery_id, attempt, started_at, duration_ms, http_status, outcome, error, response_excerpt \
+                 FROM delivery_attempts WHERE delivery_id BETWEEN ? AND ? ORDER BY delivery_id, attempt",
+            )
+            .bind(last.id)
+            .bind(first.id)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &attempts {
+                let (delivery_id, attempt) = attempt_from_row(row)?;
+                if let Some(delivery) = deliveries.iter_mut().find(|d| d.id == delivery_id) {
+                    delivery.history.push(attempt);
+                }
+            }
+        }
+        Ok(deliveries)
+    }
+
+    pub(super) async fn connection_deliveries(&self, connection: &str, limit: u32) -> StorageResult<Vec<Delivery>> {
+        self.deliveries_where(
+            "d.incident_id IN (SELECT i.id FROM incidents i JOIN connections c ON c.id = i.connection_id WHERE c.name = ?)",
+            connection,
+            limit,
+        )
+        .await
+    }
+
+    pub(super) async fn incident_deliveries(&self, incident_id: &str) -> StorageResult<Vec<Delivery>> {
+        self.deliveries_where("d.incident_id = ?", incident_id, 200).await
+    }
+
+    /// Claims up to `limit` due deliveries: at most one per address, none while another to the
+    /// same address is in flight or paced, and for each incident and address the oldest first.
+    pub(super) async fn claim(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StorageResult<Vec<ClaimedDelivery>> {
+        let rows = sqlx::query(
+            "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, updated_at = ?3 \
+             WHERE id IN ( \
+               SELECT min(d.id) FROM deliveries d LEFT JOIN webhook_endpoints e ON e.url = d.url \
+               WHERE d.state = 'pending' AND d.next_attempt_at <= ?3 \
+                 AND (d.lease_until IS NULL OR d.lease_until < ?3) \
+                 AND (e.next_send_at IS NULL OR e.next_send_at <= ?3) \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries f WHERE f.state = 'pending' AND f.url = d.url \
+                                 AND f.lease_until >= ?3) \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.state = 'pending' AND o.url = d.url \
+                                 AND o.incident_id = d.incident_id AND o.id < d.id) \
+               GROUP BY d.url ORDER BY min(d.next_attempt_at) LIMIT ?4) \
+             RETURNING id, webhook_id, url, format, payload, attempts",
+        )
+        .bind(owner)
+        .bind(lease_until.millis())
+        .bind(now.millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let format: String = row.try_get("format")?;
+                let attempts: i64 = row.try_get("attempts")?;
+                Ok(ClaimedDelivery {
+                    id: row.try_get("id")?,
+                    webhook_id: row.try_get("webhook_id")?,
+                    url: row.try_get("url")?,
+                    format: if format == "slack" { Format::Slack } else { Format::Dqops },
+                    payload: row.try_get("payload")?,
+                    attempt: attempts as u32,
+                })
+            })
+            .collect()
+    }
+
+    /// Records an attempt and its consequences, if the lease is still ours. Returns false when
+    /// the lease was lost (another worker took the delivery over).
+    pub(super) async fn record(
+        &self,
+        delivery: &ClaimedDelivery,
+        owner: &str,
+        outcome: &DeliveryOutcome,
+    ) -> StorageResult<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (state, next_attempt_at, kind) = match outcome.next {
+            crate::storage::NextStep::Delivered => (DeliveryState::Delivered, None, "delivered"),
+            crate::storage::NextStep::RetryAt(at) => (DeliveryState::Pending, Some(at), "retry"),
+            crate::storage::NextStep::GiveUp => (DeliveryState::Failed, None, "failed"),
+        };
+        let updated = sqlx::query(
+            "UPDATE deliveries SET state = ?, next_attempt_at = coalesce(?, next_attempt_at), last_error = ?, \
+             lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND attempts = ?",
+        )
+        .bind(state.as_str())
+        .bind(next_attempt_at.map(Timestamp::millis))
+        .bind(&outcome.error)
+        .bind(outcome.finished_at.millis())
+        .bind(delivery.id)
+        .bind(owner)
+        .bind(i64::from(delivery.attempt))
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, http_status, outcome, error, \
+             response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(delivery.id)
+        .bind(i64::from(delivery.attempt))
+        .bind(outcome.started_at.millis())
+        .bind(i64::from(outcome.duration_ms))
+        .bind(outcome.http_status.map(i64::from))
+        .bind(kind)
+        .bind(&outcome.error)
+        .bind(&outcome.response_excerpt)
+        .execute(&mut *tx)
+        .await?;
+        if outcome.disable_address.is_some() || outcome.paced_until.is_some() {
+            sqlx::query(
+                "INSERT INTO webhook_endpoints (url, disabled_at, disabled_reason, next_send_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (url) DO UPDATE SET \
+                   disabled_at = coalesce(excluded.disabled_at, disabled_at), \
+                   disabled_reason = coalesce(excluded.disabled_reason, disabled_reason), \
+                   next_send_at = max(next_send_at, excluded.next_send_at)",
+            )
+            .bind(&delivery.url)
+            .bind(outcome.disable_address.as_ref().map(|_| outcome.finished_at.millis()))
+            .bind(&outcome.disable_address)
+            .bind(outcome.paced_until.map_or(0, Timestamp::millis))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(reason) = &outcome.disable_address {
+            // What was waiting for this address is skipped, not silently dropped.
+            sqlx::query(
+                "UPDATE deliveries SET state = 'skipped', last_error = ?, updated_at = ? \
+                 WHERE url = ? AND state = 'pending' AND id != ?",
+            )
+            .bind(format!("address disabled: {reason}"))
+            .bind(outcome.finished_at.millis())
+            .bind(&delivery.url)
+            .bind(delivery.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Makes a failed or skipped delivery due now. Returns false when there is no such delivery to retry.
+    pub(super) async fn retry_now(&self, id: i64, now: Timestamp) -> StorageResult<bool> {
+        let result = sqlx::query(
+            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, updated_at = ? \
+             WHERE id = ? AND state IN ('failed', 'skipped')",
+        )
+        .bind(now.millis())
+        .bind(now.millis())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Re-enables the address of delivery `id`. Returns false when it was not disabled.
+    pub(super) async fn enable_address(&self, id: i64) -> StorageResult<bool> {
+        let result = sqlx::query(
+            "UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL \
+             WHERE url = (SELECT url FROM deliveries WHERE id = ?) AND disabled_at IS NOT NULL",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}
