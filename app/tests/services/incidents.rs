@@ -15,11 +15,11 @@ fn start() -> Timestamp {
     Timestamp::from_date(2024, 6, 3).plus_days(0)
 }
 
-fn at_day(day: u32) -> Timestamp {
+pub fn at_day(day: u32) -> Timestamp {
     Timestamp::from_millis(start().millis() + 3_600_000).plus_days(day)
 }
 
-fn result(table: &str, day: u32, severity: Severity) -> CheckResult {
+pub fn result(table: &str, day: u32, severity: Severity) -> CheckResult {
     CheckResult {
         schema: "public".into(),
         table: table.into(),

@@ -1,7 +1,9 @@
 //! The services and their SQLite storage, on a real database file, a fresh one per test.
 
 mod connections;
+mod delivery;
 mod incidents;
+mod receiver;
 
 use app::{
     domain::{ConnectionName, Timestamp},
@@ -74,9 +76,9 @@ impl TestClock {
     }
 }
 
-/// Links under http://tocsin.test/, and Slack messages for the host `slack.test`.
+/// Links under http://tocsin.test/, and Slack messages for the host `localhost` (the fake Slack).
 pub fn notify_context() -> NotifyContext {
-    NotifyContext { links: Links { base_url: "http://tocsin.test/".into() }, slack_hosts: vec!["slack.test".into()] }
+    NotifyContext { links: Links { base_url: "http://tocsin.test/".into() }, slack_hosts: vec!["localhost".into()] }
 }
 
 pub fn name(text: &str) -> ConnectionName {

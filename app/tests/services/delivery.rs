@@ -1,0 +1,381 @@
+//! Delivering notifications to a fake receiver on loopback, with the worker driven one round at
+//! a time on a test clock.
+
+use crate::{
+    TestClock, TestDb,
+    connections::new_connection,
+    incidents::result,
+    name,
+    receiver::{Receiver, Reply},
+};
+use app::{
+    delivery::{DeliveryConfig, DeliveryWorker, Outbound, OutboundPolicy, RetryPolicy, RetrySchedule, Timeouts},
+    domain::{
+        Actor, ChangeSource, Delivery, DeliveryState, IncidentGrouping, IncidentStatus, Severity, WebhookAddresses,
+    },
+    service::{IncidentRef, IncidentService},
+    storage::Storage,
+};
+use std::{sync::Arc, time::Duration};
+
+const PACE: Duration = Duration::from_secs(1);
+
+struct Harness {
+    _db: TestDb,
+    clock: TestClock,
+    storage: Arc<dyn Storage>,
+    incidents: IncidentService,
+    worker: DeliveryWorker,
+    receiver: Receiver,
+}
+
+fn config() -> DeliveryConfig {
+    DeliveryConfig {
+        retry: RetryPolicy {
+            schedule: RetrySchedule([10, 20, 40].map(Duration::from_millis).to_vec()),
+            throttle_delay: Duration::from_millis(500),
+            retry_after_cap: Duration::from_secs(3600),
+        },
+        slack_pace: PACE,
+        lease: Duration::from_secs(30),
+        batch: 64,
+        poll_interval: Duration::from_millis(10),
+    }
+}
+
+fn loopback_policy() -> OutboundPolicy {
+    OutboundPolicy { allow_http: true, allow_subnets: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()] }
+}
+
+/// Connection `dwh`, notifying `addresses(receiver)` for each status, with a worker on a test clock.
+async fn harness_with(
+    policy: OutboundPolicy,
+    addresses: impl Fn(&Receiver, IncidentStatus) -> Option<String>,
+) -> Harness {
+    let receiver = Receiver::start().await;
+    let db = TestDb::new();
+    let connections = db.connections().await;
+    connections.create(new_connection("dwh")).await.unwrap();
+    let mut settings = IncidentGrouping::default();
+    for status in IncidentStatus::ALL {
+        let list = addresses(&receiver, status).map(|text| WebhookAddresses::parse(&text).unwrap());
+        settings.notification.set(status, list);
+    }
+    connections.save_incident_grouping(&name("dwh"), &settings).await.unwrap();
+    let clock = TestClock::at(crate::incidents::at_day(0));
+    let storage = db.storage().await;
+    let incidents = clock.service(storage.clone());
+    let timeouts = Timeouts { connect: Duration::from_secs(2), request: Duration::from_millis(700) };
+    let outbound = Outbound::new(policy, timeouts).unwrap();
+    let worker = DeliveryWorker::new(storage.clone(), outbound, config(), clock.clock(), Default::default());
+    Harness { _db: db, clock, storage, incidents, worker, receiver }
+}
+
+/// Every status notifies `/hook` on the receiver.
+async fn harness() -> Harness {
+    harness_with(loopback_policy(), |r, _| Some(r.url("/hook"))).await
+}
+
+impl Harness {
+    /// Opens an incident on table `t`; returns its address.
+    async fn open(&self, table: &str) -> IncidentRef {
+        let outcome = self.incidents.ingest(&name("dwh"), &[result(table, 0, Severity::Error)]).await.unwrap();
+        let (year, month, _) = crate::incidents::at_day(0).date();
+        IncidentRef { connection: name("dwh"), year, month, id: outcome.opened[0].clone() }
+    }
+
+    async fn set(&self, incident: &IncidentRef, status: IncidentStatus) {
+        let actor = Actor { name: "alice".into(), source: ChangeSource::Ui };
+        self.incidents.change_status(incident, status, &actor).await.unwrap();
+    }
+
+    async fn round(&self) -> usize {
+        self.worker.run_once().await.unwrap()
+    }
+
+    async fn deliveries(&self) -> Vec<Delivery> {
+        self.storage.connection_deliveries(&name("dwh"), 100).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_new_incident_is_posted_once_with_its_headers_and_recorded_as_delivered() {
+    let h = harness().await;
+    let incident = h.open("fact_sales").await;
+    assert_eq!(h.round().await, 1);
+    assert_eq!(h.round().await, 0, "nothing is sent twice");
+
+    let received = h.receiver.received("/hook");
+    assert_eq!(received.len(), 1);
+    let request = &received[0];
+    assert_eq!(request.content_type, "application/json");
+    assert!(request.user_agent.starts_with("Tocsin/"), "{}", request.user_agent);
+    assert!(request.webhook_id.starts_with("msg_"), "{}", request.webhook_id);
+    assert_eq!(request.body["incident_id"], incident.id.as_str());
+    assert_eq!(request.body["status"], "open");
+    assert_eq!(request.body["table"], "fact_sales");
+
+    let deliveries = h.deliveries().await;
+    assert_eq!(deliveries.len(), 1);
+    let delivery = &deliveries[0];
+    assert_eq!((delivery.state, delivery.attempts, delivery.format.as_str()), (DeliveryState::Delivered, 1, "dqops"));
+    assert_eq!(delivery.history.len(), 1);
+    assert_eq!((delivery.history[0].http_status, delivery.history[0].outcome.as_str()), (Some(200), "delivered"));
+    assert_eq!(delivery.history[0].response_excerpt.as_deref(), Some("ok"));
+}
+
+#[tokio::test]
+async fn each_status_change_notifies_its_own_addresses_and_a_repeat_notifies_nobody() {
+    let h = harness_with(loopback_policy(), |r, status| Some(r.url(&format!("/{status}")))).await;
+    let incident = h.open("t").await;
+    h.set(&incident, IncidentStatus::Acknowledged).await;
+    h.set(&incident, IncidentStatus::Acknowledged).await;
+    h.set(&incident, IncidentStatus::Muted).await;
+    while h.round().await > 0 {}
+    for (path, count) in [("/open", 1), ("/acknowledged", 1), ("/muted", 1), ("/resolved", 0)] {
+        assert_eq!(h.receiver.received(path).len(), count, "{path}");
+    }
+    assert_eq!(h.receiver.received("/muted")[0].body["status"], "muted");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_on_the_schedule_with_the_same_webhook_id() {
+    let h = harness().await;
+    h.receiver.script("/hook", [Reply::Status(500, "rollup_error"), Reply::Status(503, "")]);
+    h.open("t").await;
+    assert_eq!(h.round().await, 1);
+    assert_eq!(h.round().await, 0, "the retry is not due yet");
+    h.clock.advance(Duration::from_millis(13));
+    assert_eq!(h.round().await, 1);
+    h.clock.advance(Duration::from_millis(25));
+    assert_eq!(h.round().await, 1);
+
+    let received = h.receiver.received("/hook");
+    assert_eq!(received.len(), 3);
+    assert!(received.iter().all(|r| r.webhook_id == received[0].webhook_id), "one delivery, one webhook-id");
+    let delivery = &h.deliveries().await[0];
+    assert_eq!((delivery.state, delivery.attempts), (DeliveryState::Delivered, 3));
+    let statuses: Vec<_> = delivery.history.iter().map(|a| (a.http_status, a.outcome.as_str())).collect();
+    assert_eq!(statuses, [(Some(500), "retry"), (Some(503), "retry"), (Some(200), "delivered")]);
+}
+
+#[tokio::test]
+async fn a_429_waits_at_least_its_retry_after() {
+    let h = harness().await;
+    h.receiver.script("/hook", [Reply::TooManyRequests(30)]);
+    h.open("t").await;
+    h.round().await;
+    let delivery = &h.deliveries().await[0];
+    assert_eq!(delivery.state, DeliveryState::Pending);
+    let wait = delivery.next_attempt_at.unwrap().millis() - h.clock.now().millis();
+    assert!((30_000..31_000).contains(&wait), "waits {wait} ms");
+    h.clock.advance(Duration::from_secs(29));
+    assert_eq!(h.round().await, 0);
+    h.clock.advance(Duration::from_secs(2));
+    assert_eq!(h.round().await, 1);
+    assert_eq!(h.deliveries().await[0].state, DeliveryState::Delivered);
+}
+
+#[tokio::test]
+async fn slack_answers_that_the_webhook_is_gone_disable_the_address_and_later_ones_are_skipped() {
+    for (status, body) in [(404, "no_service"), (410, "channel_is_archived"), (403, "invalid_token"), (410, "")] {
+        let h = harness().await;
+        h.receiver.script("/hook", [Reply::Status(status, body)]);
+        let incident = h.open("t").await;
+        h.round().await;
+        h.set(&incident, IncidentStatus::Acknowledged).await;
+        assert_eq!(h.round().await, 0, "{body}: nothing more is sent");
+        let deliveries = h.deliveries().await;
+        assert_eq!(deliveries[1].state, DeliveryState::Failed, "{body}");
+        assert!(deliveries[1].address_disabled, "{body}");
+        assert_eq!(deliveries[0].state, DeliveryState::Skipped, "{body}");
+        assert_eq!(deliveries[0].last_error.as_deref().map(|e| e.starts_with("address disabled")), Some(true));
+        assert_eq!(h.receiver.received("/hook").len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn answers_a_retry_cannot_fix_fail_at_once_without_disabling_the_address() {
+    for (status, body) in
+        [(400, "invalid_payload"), (400, "no_text"), (403, "action_prohibited"), (404, "channel_not_found"), (401, "")]
+    {
+        let h = harness().await;
+        h.receiver.script("/hook", [Reply::Status(status, body)]);
+        let incident = h.open("t").await;
+        h.round().await;
+        let failed = &h.deliveries().await[0];
+        assert_eq!((failed.state, failed.address_disabled), (DeliveryState::Failed, false), "{status} {body}");
+        assert_eq!(failed.last_error.as_deref(), Some(format!("the receiver answered {status} {body}").trim_end()));
+        h.set(&incident, IncidentStatus::Resolved).await;
+        assert_eq!(h.round().await, 1, "{body}: the next notification is still sent");
+    }
+}
+
+#[tokio::test]
+async fn a_receiver_that_hangs_past_the_timeout_is_retried_after_the_throttle_delay() {
+    let h = harness().await;
+    h.receiver.script("/hook", [Reply::Hang(Duration::from_secs(3))]);
+    h.open("t").await;
+    h.round().await;
+    let delivery = &h.deliveries().await[0];
+    assert_eq!(delivery.state, DeliveryState::Pending);
+    assert_eq!(delivery.history[0].error.as_deref(), Some("the receiver did not answer in time"));
+    assert!(delivery.history[0].duration_ms < 2000, "gave up after the request timeout");
+    let wait = delivery.next_attempt_at.unwrap().millis() - delivery.history[0].started_at.millis();
+    assert!(wait >= 500, "at least the throttle delay, waited {wait} ms");
+}
+
+#[tokio::test]
+async fn a_broken_connection_is_retried() {
+    let h = harness().await;
+    h.receiver.script("/hook", [Reply::Reset]);
+    h.open("t").await;
+    h.round().await;
+    let delivery = &h.deliveries().await[0];
+    assert_eq!(delivery.state, DeliveryState::Pending);
+    assert!(
+        delivery.history[0].error.as_deref().unwrap_or_default().starts_with("connection failed"),
+        "{:?}",
+        delivery.history
+    );
+    h.clock.advance(Duration::from_millis(13));
+    h.round().await;
+    assert_eq!(h.deliveries().await[0].state, DeliveryState::Delivered);
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let h = harness().await;
+    h.receiver.script("/hook", [Reply::Redirect("/elsewhere")]);
+    h.open("t").await;
+    h.round().await;
+    let delivery = &h.deliveries().await[0];
+    assert_eq!(delivery.state, DeliveryState::Failed);
+    assert_eq!(delivery.history[0].http_status, Some(302));
+    assert!(h.receiver.received("/elsewhere").is_empty());
+}
+
+#[tokio::test]
+async fn a_huge_answer_is_read_only_in_part() {
+    let h = harness().await;
+    h.receiver.script("/hook", [Reply::Huge(50 * 1024 * 1024)]);
+    h.open("t").await;
+    let started = std::time::Instant::now();
+    h.round().await;
+    assert!(started.elapsed() < Duration::from_secs(2), "the 50 MB body was not read whole");
+    let delivery = &h.deliveries().await[0];
+    assert_eq!(delivery.state, DeliveryState::Delivered);
+    assert_eq!(delivery.history[0].response_excerpt.as_ref().map(String::len), Some(1024));
+}
+
+#[tokio::test]
+async fn slack_addresses_are_paced() {
+    let h = harness_with(loopback_policy(), |r, _| Some(r.slack_url("/slack"))).await;
+    for n in 0..20 {
+        h.open(&format!("table_{n}")).await;
+    }
+    assert_eq!(h.round().await, 1);
+    assert_eq!(h.round().await, 0, "the next must wait for the pace");
+    let mut rounds = 1;
+    while h.receiver.received("/slack").len() < 20 {
+        h.clock.advance(PACE);
+        assert_eq!(h.round().await, 1, "one message per pace");
+        rounds += 1;
+    }
+    assert_eq!(rounds, 20);
+    let first = &h.receiver.received("/slack")[0];
+    assert!(first.body["blocks"].is_array(), "a Slack address gets Block Kit");
+}
+
+#[tokio::test]
+async fn a_hanging_address_does_not_delay_a_healthy_one() {
+    let h = harness_with(loopback_policy(), |r, _| Some(format!("{}, {}", r.url("/stuck"), r.url("/healthy")))).await;
+    h.receiver.script("/stuck", [Reply::Hang(Duration::from_secs(5))]);
+    h.open("t").await;
+    let worker = h.worker.clone();
+    let round = tokio::spawn(async move { worker.run_once().await });
+    let deadline = std::time::Instant::now() + Duration::from_millis(500);
+    while h.receiver.received("/healthy").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the healthy address waited for the stuck one");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(!round.is_finished(), "the stuck request was still in flight");
+    round.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn transitions_of_one_incident_arrive_in_order_even_when_the_first_attempt_fails() {
+    let h = harness().await;
+    h.receiver.script("/hook", [Reply::Status(500, "")]);
+    let incident = h.open("t").await;
+    h.round().await;
+    h.set(&incident, IncidentStatus::Acknowledged).await;
+    h.set(&incident, IncidentStatus::Resolved).await;
+    assert_eq!(h.round().await, 0, "the later ones wait for the opening to get through");
+    for _ in 0..5 {
+        h.clock.advance(Duration::from_millis(50));
+        h.round().await;
+    }
+    let statuses: Vec<String> =
+        h.receiver.received("/hook").iter().map(|r| r.body["status"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(statuses, ["open", "open", "acknowledged", "resolved"]);
+}
+
+#[tokio::test]
+async fn a_delivery_whose_retries_run_out_fails_and_can_be_retried_now() {
+    let h = harness().await;
+    h.receiver.script("/hook", [500, 500, 500, 500].map(|s| Reply::Status(s, "")));
+    h.open("t").await;
+    for _ in 0..4 {
+        h.round().await;
+        h.clock.advance(Duration::from_millis(60));
+    }
+    let failed = h.deliveries().await.remove(0);
+    assert_eq!((failed.state, failed.attempts), (DeliveryState::Failed, 4));
+    assert!(failed.last_error.unwrap().ends_with("no retries left"));
+    assert!(h.storage.retry_delivery(failed.id, h.clock.now()).await.unwrap());
+    assert_eq!(h.round().await, 1);
+    assert_eq!(h.deliveries().await[0].state, DeliveryState::Delivered);
+}
+
+#[tokio::test]
+async fn blocked_addresses_are_never_contacted() {
+    // The default policy: https only, and no loopback.
+    let h = harness_with(OutboundPolicy::default(), |r, _| Some(r.url("/canary"))).await;
+    h.open("t").await;
+    h.round().await;
+    let delivery = &h.deliveries().await[0];
+    assert_eq!(delivery.state, DeliveryState::Failed);
+    assert!(delivery.last_error.as_deref().unwrap().starts_with("blocked: http:// addresses are not allowed"));
+
+    let h =
+        harness_with(OutboundPolicy { allow_http: true, allow_subnets: vec![] }, |r, _| Some(r.slack_url("/canary")))
+            .await;
+    h.open("t").await;
+    h.round().await;
+    let error = h.deliveries().await[0].last_error.clone().unwrap();
+    assert!(error.starts_with("blocked: the host resolves only to blocked addresses"), "{error}");
+    assert_eq!(h.receiver.total(), 0, "the canary saw no request");
+}
+
+#[tokio::test]
+async fn the_webhook_url_never_appears_in_full_in_the_delivery_history() {
+    let token = format!("SECRET{}", uuid_like());
+    let h = harness_with(loopback_policy(), |r, _| Some(r.url(&format!("/services/T1/B1/{token}")))).await;
+    h.receiver.script(
+        &format!("/services/T1/B1/{token}"),
+        [Reply::Status(500, "boom"), Reply::Status(400, "invalid_payload")],
+    );
+    h.open("t").await;
+    h.round().await;
+    h.clock.advance(Duration::from_millis(20));
+    h.round().await;
+    let deliveries = h.deliveries().await;
+    let history = format!("{deliveries:?}");
+    assert!(!history.contains(&token), "{history}");
+    assert!(deliveries[0].address.starts_with("http://127.0.0.1/…"), "{}", deliveries[0].address);
+}
+
+fn uuid_like() -> String {
+    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+}
