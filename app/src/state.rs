@@ -1,6 +1,6 @@
 //! The application state shared by the router, the pages and the server functions.
 
-use crate::service::{ConnectionService, IncidentService};
+use crate::service::{ConnectionService, IncidentService, NotificationService};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
@@ -9,6 +9,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub connections: ConnectionService,
     pub incidents: IncidentService,
+    pub notifications: NotificationService,
 }
 
 impl FromRef<AppState> for LeptosOptions {

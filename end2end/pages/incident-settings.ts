@@ -75,6 +75,19 @@ export class IncidentSettingsPage {
     return this.page.getByLabel(WEBHOOK_LABELS[field], { exact: true });
   }
 
+  /** The "Send test message" button beside a webhook field. */
+  testButton(field: WebhookField): Locator {
+    return this.page.locator('.field', { has: this.webhook(field) }).getByRole('button', { name: 'Send test message' });
+  }
+
+  testResult(field: WebhookField): Locator {
+    return this.page.locator('.field', { has: this.webhook(field) }).locator('.test-result');
+  }
+
+  get notificationRows(): Locator {
+    return this.page.locator('table.notifications tbody tr');
+  }
+
   webhookError(field: WebhookField): Locator {
     return this.page.locator(ERROR_IDS[field]);
   }

@@ -12,7 +12,7 @@ use app::{
     App,
     delivery::{DeliveryWorker, Outbound, Timeouts},
     notifications::{Links, NotifyContext},
-    service::{ConnectionService, IncidentService, system_clock},
+    service::{ConnectionService, IncidentService, NotificationService, system_clock},
     shell,
     state::AppState,
 };
@@ -53,11 +53,14 @@ impl Application {
         let base_url = config.effective_base_url(address);
         let wake = Arc::new(Notify::new());
         let outbound = outbound(config)?;
-        let worker = DeliveryWorker::new(storage.clone(), outbound, config.delivery(), system_clock(), wake.clone());
+        let worker =
+            DeliveryWorker::new(storage.clone(), outbound.clone(), config.delivery(), system_clock(), wake.clone());
+        let notify = notify_context(config, &base_url);
         let state = AppState {
             leptos_options,
             connections: ConnectionService::new(storage.clone()),
-            incidents: IncidentService::new(storage, notify_context(config, &base_url), wake),
+            incidents: IncidentService::new(storage.clone(), notify.clone(), wake.clone()),
+            notifications: NotificationService::new(storage, outbound, notify, wake),
         };
         let drain = config.request_timeout + config.connect_timeout;
         Ok(Self { listener, router: router(state), base_url, worker, drain })

@@ -74,3 +74,13 @@ pub struct Delivery {
     pub address_disabled: bool,
     pub history: Vec<DeliveryAttempt>,
 }
+
+/// What sending a test message to one address did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    /// The address, masked.
+    pub address: String,
+    pub delivered: bool,
+    /// What the receiver answered, or why nothing was sent.
+    pub detail: String,
+}

@@ -12,7 +12,7 @@ mod webhook;
 
 pub use check::{CheckResult, CheckType, Severity};
 pub use connection::{Connection, ConnectionName, Description, NewConnection, ProviderType};
-pub use delivery::{Delivery, DeliveryAttempt, DeliveryState};
+pub use delivery::{Delivery, DeliveryAttempt, DeliveryState, TestOutcome};
 pub use field_errors::FieldErrors;
 pub use grouping::{DayCount, GroupingLevel, IncidentGrouping, MinimumSeverity};
 pub use incident::{

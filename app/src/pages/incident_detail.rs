@@ -4,12 +4,16 @@
 use super::{
     NotFound,
     form::{FieldError, FormErrors, Outcome, SaveNotice, error_id, server_message},
+    notifications::DeliveryTable,
     triage::{SeverityBadge, StatusSelect, status_label},
 };
 use crate::{
     domain::{CheckResult, Incident, StatusChange},
     paths,
-    server_fns::{ISSUES_SHOWN, IncidentDetail, SetIncidentIssueUrl, SetIncidentStatus, load_incident},
+    server_fns::{
+        EnableNotificationAddress, ISSUES_SHOWN, IncidentDetail, RetryNotification, SetIncidentIssueUrl,
+        SetIncidentStatus, load_incident,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -25,10 +29,12 @@ pub fn IncidentPage() -> impl IntoView {
         })
     });
     let status_action = ServerAction::<SetIncidentStatus>::new();
-    // The history grows with each status change, so the page reloads after one.
+    let retry = ServerAction::<RetryNotification>::new();
+    let enable = ServerAction::<EnableNotificationAddress>::new();
+    // The history and the notifications grow with each status change, so the page reloads after one.
     let detail = Resource::new(
-        move || (address.get(), status_action.version().get()),
-        |((connection, year, month, id), _)| async move {
+        move || (address.get(), status_action.version().get(), retry.version().get() + enable.version().get()),
+        |((connection, year, month, id), _, _)| async move {
             match (year, month) {
                 (Some(year), Some(month)) => load_incident(connection, year, month, id).await,
                 _ => Ok(None),
@@ -39,7 +45,7 @@ pub fn IncidentPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(Some(detail)) => view! { <Detail detail status_action/> }.into_any(),
+                    Ok(Some(detail)) => view! { <Detail detail status_action retry enable/> }.into_any(),
                     Ok(None) => view! { <NotFound message="There is no such incident."/> }.into_any(),
                     Err(error) => view! { <p class="notice failure">{server_message(&error)}</p> }.into_any(),
                 }
@@ -49,8 +55,13 @@ pub fn IncidentPage() -> impl IntoView {
 }
 
 #[component]
-fn Detail(detail: IncidentDetail, status_action: ServerAction<SetIncidentStatus>) -> impl IntoView {
-    let IncidentDetail { incident, history, issues } = detail;
+fn Detail(
+    detail: IncidentDetail,
+    status_action: ServerAction<SetIncidentStatus>,
+    retry: ServerAction<RetryNotification>,
+    enable: ServerAction<EnableNotificationAddress>,
+) -> impl IntoView {
+    let IncidentDetail { incident, history, issues, notifications } = detail;
     let (year, month) = incident.year_month();
     let title = format!("Data quality incident {year}/{month}/{}", incident.id);
     let optional = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
@@ -124,6 +135,10 @@ fn Detail(detail: IncidentDetail, status_action: ServerAction<SetIncidentStatus>
         </div>
         <IssueLink incident=incident.clone()/>
         <History history/>
+        <section class="card" aria-labelledby="notifications-heading">
+            <h2 id="notifications-heading">"Notifications"</h2>
+            <DeliveryTable deliveries=notifications retry=retry enable=enable/>
+        </section>
         <Issues issues total=incident.failed_checks_count/>
     }
 }

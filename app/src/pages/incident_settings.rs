@@ -4,13 +4,17 @@
 use super::{
     connection::{ConnectionFrame, Tab, connection_name_param, unknown_connection},
     form::{FieldError, FormErrors, Outcome, SaveNotice, error_id, server_message},
+    notifications::DeliveryTable,
 };
 use crate::{
     domain::{DayCount, GroupingLevel, IncidentStatus, MinimumSeverity},
     forms::IncidentSettingsForm as Form,
-    server_fns::{ConnectionSettings, SaveIncidentSettings, get_incident_settings},
+    server_fns::{
+        ConnectionSettings, EnableNotificationAddress, RetryNotification, SaveIncidentSettings, SendTestMessage,
+        TestMessage, get_incident_settings, recent_notifications,
+    },
 };
-use leptos::prelude::*;
+use leptos::{html, prelude::*};
 use leptos_meta::Title;
 
 const FIELDS: &[&str] = &[
@@ -67,6 +71,7 @@ fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
     let outcome: Outcome = Signal::derive(move || save.value().get());
     let errors = FormErrors::new(FIELDS, outcome);
     let saved = Form::from_settings(&settings.grouping);
+    let connection_name = settings.connection.name.to_string();
     let days_input = move |field: &'static str, id: &'static str, value: String| {
         let message = errors.message(field);
         view! {
@@ -162,7 +167,10 @@ fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
                 </p>
                 {IncidentStatus::ALL
                     .into_iter()
-                    .map(|status| view! { <WebhookField status errors value=saved.addresses(status).to_owned()/> })
+                    .map(|status| {
+                        let connection = settings.connection.name.to_string();
+                        view! { <WebhookField connection status errors value=saved.addresses(status).to_owned()/> }
+                    })
                     .collect_view()}
             </section>
             <div class="actions">
@@ -171,11 +179,22 @@ fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
                 </button>
             </div>
         </ActionForm>
+        <RecentNotifications connection=connection_name save/>
     }
 }
 
 #[component]
-fn WebhookField(status: IncidentStatus, errors: FormErrors, value: String) -> impl IntoView {
+fn WebhookField(connection: String, status: IncidentStatus, errors: FormErrors, value: String) -> impl IntoView {
+    let input = NodeRef::<html::Input>::new();
+    let test = ServerAction::<SendTestMessage>::new();
+    let send_test = move |_| {
+        let addresses = input.get().map(|input| input.value()).unwrap_or_default();
+        test.dispatch(SendTestMessage {
+            connection: connection.clone(),
+            status: status.as_str().to_owned(),
+            addresses,
+        });
+    };
     let field = Form::address_field(status);
     let label = match status {
         IncidentStatus::Open => "A new incident was opened (detected)",
@@ -188,8 +207,10 @@ fn WebhookField(status: IncidentStatus, errors: FormErrors, value: String) -> im
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
+            <div class="with-button">
             <input
                 id=id
+                node_ref=input
                 name=input_name(field)
                 type="text"
                 class="wide"
@@ -201,7 +222,69 @@ fn WebhookField(status: IncidentStatus, errors: FormErrors, value: String) -> im
                 aria-describedby=error_id(field)
                 on:change=move |ev| errors.check(field, Form::parse_addresses(&event_target_value(&ev)))
             />
+            <button type="button" class="test-button" on:click=send_test disabled=move || test.pending().get()>
+                "Send test message"
+            </button>
+            </div>
             <FieldError errors field/>
+            <TestResult test/>
         </div>
+    }
+}
+
+/// What the last test message did, under its field.
+#[component]
+fn TestResult(test: ServerAction<SendTestMessage>) -> impl IntoView {
+    move || {
+        if test.pending().get() {
+            return view! { <p class="test-result" role="status">"Sending a test message…"</p> }.into_any();
+        }
+        match test.value().get() {
+            None => ().into_any(),
+            Some(Ok(TestMessage::Invalid(reason))) => {
+                view! { <p class="test-result failed" role="status">{format!("No test message sent: {reason}")}</p> }
+                    .into_any()
+            }
+            Some(Ok(TestMessage::Sent(outcomes))) => view! {
+                <ul class="test-result" role="status">
+                    {outcomes
+                        .into_iter()
+                        .map(|outcome| {
+                            let (class, verdict) =
+                                if outcome.delivered { ("delivered", "delivered") } else { ("failed", "not delivered") };
+                            view! { <li class=class>{format!("{}: {verdict} ({})", outcome.address, outcome.detail)}</li> }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+            .into_any(),
+            Some(Err(error)) => {
+                view! { <p class="test-result failed" role="status">{server_message(&error)}</p> }.into_any()
+            }
+        }
+    }
+}
+
+/// The connection's latest notifications, refreshed after each save, retry or re-enable.
+#[component]
+fn RecentNotifications(connection: String, save: ServerAction<SaveIncidentSettings>) -> impl IntoView {
+    let retry = ServerAction::<RetryNotification>::new();
+    let enable = ServerAction::<EnableNotificationAddress>::new();
+    let deliveries = Resource::new(
+        move || (save.version().get(), retry.version().get(), enable.version().get()),
+        move |_| recent_notifications(connection.clone()),
+    );
+    view! {
+        <section class="card" aria-labelledby="recent-notifications-heading">
+            <h2 id="recent-notifications-heading">"Recent notifications"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match deliveries.await {
+                        Ok(deliveries) => view! { <DeliveryTable deliveries retry enable/> }.into_any(),
+                        Err(error) => view! { <p class="notice failure">{server_message(&error)}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }

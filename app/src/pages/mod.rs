@@ -8,6 +8,7 @@ mod incident_settings;
 mod incidents;
 mod layout;
 mod not_found;
+mod notifications;
 mod sources;
 mod triage;
 

@@ -14,6 +14,7 @@ pub struct IncidentDetail {
     pub incident: Incident,
     pub history: Vec<StatusChange>,
     pub issues: Vec<CheckResult>,
+    pub notifications: Vec<crate::domain::Delivery>,
 }
 
 /// How many of an incident's issues its page shows.
@@ -56,7 +57,8 @@ pub async fn load_incident(
     };
     let history = incidents.history(&address).await.map_err(ssr::server_error)?;
     let issues = incidents.issues(&address, 1, ISSUES_SHOWN).await.map_err(ssr::server_error)?;
-    Ok(Some(IncidentDetail { incident, history, issues }))
+    let notifications = ssr::state()?.notifications.of_incident(&incident.id).await.map_err(ssr::server_error)?;
+    Ok(Some(IncidentDetail { incident, history, issues, notifications }))
 }
 
 #[server(prefix = "/rpc", endpoint = "set_incident_status")]

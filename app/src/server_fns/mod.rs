@@ -2,8 +2,10 @@
 //! its arguments into domain types, calls one service function and maps the error.
 
 mod incidents;
+mod notifications;
 
 pub use incidents::*;
+pub use notifications::*;
 
 use crate::{
     domain::{Connection, FieldErrors, IncidentGrouping},
@@ -102,7 +104,16 @@ pub async fn save_incident_settings(
         Ok(grouping) => grouping,
         Err(errors) => return Ok(ssr::rejected(&page, errors)),
     };
-    ssr::state()?.connections.save_incident_grouping(&name, &grouping).await.map_err(ssr::server_error)?;
+    let state = ssr::state()?;
+    let refused = state.notifications.refused_addresses(&grouping);
+    if !refused.is_empty() {
+        let mut errors = FieldErrors::new();
+        for (status, reason) in refused {
+            errors.add(IncidentSettingsForm::address_field(status), reason);
+        }
+        return Ok(ssr::rejected(&page, errors));
+    }
+    state.connections.save_incident_grouping(&name, &grouping).await.map_err(ssr::server_error)?;
     Ok(ssr::saved(&page))
 }
 

@@ -3,9 +3,11 @@
 
 mod connections;
 mod incidents;
+mod notifications;
 
 pub use connections::ConnectionService;
 pub use incidents::{Clock, IncidentRef, IncidentService, system_clock};
+pub use notifications::NotificationService;
 
 use crate::domain::ConnectionName;
 
@@ -18,6 +20,9 @@ pub enum ServiceError {
     IncidentNotFound(String),
     #[error("a connection named \"{0}\" already exists")]
     ConnectionExists(ConnectionName),
+    /// The request makes no sense in the current state; the message says why.
+    #[error("{0}")]
+    Invalid(String),
     /// A failure the user cannot fix (the database is unreachable, a stored row is corrupt…).
     /// The whole cause chain is logged; the user sees a generic message.
     #[error("internal error")]

@@ -38,7 +38,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::ConnectionNotFound(_) | ServiceError::IncidentNotFound(_) => {
                 Self::new(StatusCode::NOT_FOUND, error.to_string())
             }
-            ServiceError::ConnectionExists(_) => Self::new(StatusCode::CONFLICT, error.to_string()),
+            ServiceError::ConnectionExists(_) | ServiceError::Invalid(_) => {
+                Self::new(StatusCode::CONFLICT, error.to_string())
+            }
             ServiceError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "request failed");
                 Self::new(
