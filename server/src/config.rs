@@ -98,7 +98,7 @@ impl Config {
                 ..app::delivery::RetryPolicy::default()
             },
             slack_pace: self.slack_pace,
-            lease: self.request_timeout + self.connect_timeout + Duration::from_secs(30),
+            lease: self.request_timeout + self.connect_timeout + Duration::from_secs(5),
             poll_interval: self.poll_interval,
             ..app::delivery::DeliveryConfig::default()
         }

@@ -84,6 +84,11 @@ impl DeliveryWorker {
     /// timeout) and nothing new is claimed.
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!(owner = %self.owner, "delivery worker started");
+        match self.storage.release_abandoned_leases().await {
+            Ok(0) => {}
+            Ok(count) => tracing::warn!(count, "resending deliveries that were in flight when Tocsin last stopped"),
+            Err(error) => tracing::error!(error = format!("{error:#}"), "could not release abandoned leases"),
+        }
         while !shutdown.is_cancelled() {
             let busy = match self.run_once().await {
                 Ok(count) => count > 0,

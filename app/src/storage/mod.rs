@@ -107,6 +107,11 @@ pub trait Storage: Send + Sync + 'static {
         limit: u32,
     ) -> StorageResult<Vec<ClaimedDelivery>>;
 
+    /// Frees the leases of deliveries that a previous run of this server claimed and never
+    /// finished (it was killed). SQLite serves one Tocsin instance, so every lease at start-up is
+    /// abandoned; returns how many were freed.
+    async fn release_abandoned_leases(&self) -> StorageResult<u64>;
+
     /// Records an attempt; false when the lease was lost meanwhile (nothing is written then).
     async fn record_delivery_attempt(
         &self,

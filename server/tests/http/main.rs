@@ -1,5 +1,6 @@
 //! The server as a browser and a script see it: real HTTP on loopback, a fresh SQLite file per test.
 
+mod crash;
 mod incidents;
 
 use server::{Application, config::Config};

@@ -276,6 +276,15 @@ impl Storage for SqliteStorage {
         self.claim(owner, now, lease_until, limit).await
     }
 
+    async fn release_abandoned_leases(&self) -> StorageResult<u64> {
+        let result = sqlx::query(
+            "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     #[tracing::instrument(skip_all, fields(delivery = delivery.id, attempt = delivery.attempt))]
     async fn record_delivery_attempt(
         &self,
