@@ -2,6 +2,7 @@
 
 mod crash;
 mod incidents;
+mod security;
 
 use server::{Application, config::Config};
 use std::{
