@@ -14,7 +14,7 @@ use crate::{
     storage::{ClaimedDelivery, DeliveryOutcome, NextStep, Storage},
 };
 use std::{sync::Arc, time::Duration};
-use tokio::sync::Notify;
+use tokio::{sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 /// At most this much of a response is kept with an attempt.
@@ -69,9 +69,7 @@ impl DeliveryWorker {
 
     /// Sends every delivery that is due now (one per address), and returns how many it attempted.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
-        let now = (self.clock)();
-        let lease_until = Timestamp::from_millis(now.millis() + self.config.lease.as_millis() as i64);
-        let claimed = self.storage.claim_deliveries(&self.owner, now, lease_until, self.config.batch).await?;
+        let claimed = self.claim(self.config.batch).await?;
         let count = claimed.len();
         let results = futures::future::join_all(claimed.into_iter().map(|delivery| self.deliver(delivery))).await;
         for result in results {
@@ -80,8 +78,9 @@ impl DeliveryWorker {
         Ok(count)
     }
 
-    /// Runs until `shutdown` is cancelled; requests in flight then finish (bounded by the request
-    /// timeout) and nothing new is claimed.
+    /// Runs until `shutdown` is cancelled, then lets the requests in flight finish (bounded by the
+    /// request timeout) and claims nothing new. Each address's next delivery is claimed as soon as
+    /// its previous one is recorded, so a slow address never holds up the others.
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!(owner = %self.owner, "delivery worker started");
         match self.storage.release_abandoned_leases().await {
@@ -89,24 +88,45 @@ impl DeliveryWorker {
             Ok(count) => tracing::warn!(count, "resending deliveries that were in flight when Tocsin last stopped"),
             Err(error) => tracing::error!(error = format!("{error:#}"), "could not release abandoned leases"),
         }
+        let mut in_flight: JoinSet<anyhow::Result<()>> = JoinSet::new();
         while !shutdown.is_cancelled() {
-            let busy = match self.run_once().await {
-                Ok(count) => count > 0,
+            let room = (self.config.batch as usize).saturating_sub(in_flight.len()) as u32;
+            let claimed = match self.claim(room).await {
+                Ok(claimed) => claimed,
                 Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "delivery round failed");
-                    false
+                    tracing::error!(error = format!("{error:#}"), "could not claim deliveries");
+                    Vec::new()
                 }
             };
-            if busy {
+            let idle = claimed.is_empty();
+            for delivery in claimed {
+                let worker = self.clone();
+                in_flight.spawn(async move { worker.deliver(delivery).await });
+            }
+            if !idle {
                 continue;
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = self.wake.notified() => {}
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => log_failure(done),
                 () = tokio::time::sleep(self.config.poll_interval) => {}
             }
         }
+        while let Some(done) = in_flight.join_next().await {
+            log_failure(done);
+        }
         tracing::info!("delivery worker stopped");
+    }
+
+    /// Leases up to `room` due deliveries (none when `room` is 0).
+    async fn claim(&self, room: u32) -> anyhow::Result<Vec<ClaimedDelivery>> {
+        if room == 0 {
+            return Ok(Vec::new());
+        }
+        let now = (self.clock)();
+        let lease_until = Timestamp::from_millis(now.millis() + self.config.lease.as_millis() as i64);
+        Ok(self.storage.claim_deliveries(&self.owner, now, lease_until, room).await?)
     }
 
     #[tracing::instrument(skip_all, fields(delivery = delivery.id, attempt = delivery.attempt))]
@@ -172,6 +192,14 @@ impl DeliveryWorker {
             tracing::warn!("the lease expired before the attempt was recorded; another worker owns it now");
         }
         Ok(())
+    }
+}
+
+fn log_failure(done: Result<anyhow::Result<()>, tokio::task::JoinError>) {
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(error = format!("{error:#}"), "could not record a delivery attempt"),
+        Err(error) => tracing::error!(%error, "a delivery task failed"),
     }
 }
 
