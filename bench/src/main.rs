@@ -296,9 +296,10 @@ async fn main() -> anyhow::Result<()> {
         rounds[t] += 1;
         let target = &targets[t];
         let at = Instant::now();
-        let request = client.post(format!("{}/status?status={status}", target.path)).send();
+        // Sent now, not when awaited: each change leaves at its scheduled time.
+        let request = tokio::spawn(client.post(format!("{}/status?status={status}", target.path)).send());
         pending.push(async move {
-            let response = request.await?;
+            let response = request.await??;
             if response.status() != 204 {
                 bail!("a status change answered {}", response.status());
             }

@@ -5,7 +5,8 @@ CREATE TABLE webhook_endpoints (
     url              TEXT    PRIMARY KEY,
     disabled_at      INTEGER,               -- set when the receiver said the webhook is gone
     disabled_reason  TEXT,
-    next_send_at     INTEGER NOT NULL DEFAULT 0  -- pacing: no request to this address before then
+    next_send_at     INTEGER NOT NULL DEFAULT 0, -- pacing: no request to this address before then
+    busy_until       INTEGER NOT NULL DEFAULT 0  -- a request is in flight (leased) until then
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE deliveries (

@@ -90,6 +90,10 @@ impl DeliveryWorker {
         }
         let mut in_flight: JoinSet<anyhow::Result<()>> = JoinSet::new();
         while !shutdown.is_cancelled() {
+            // Reap every finished delivery first, so that one claim serves all the freed addresses.
+            while let Some(done) = in_flight.try_join_next() {
+                log_failure(done);
+            }
             let room = (self.config.batch as usize).saturating_sub(in_flight.len()) as u32;
             let claimed = match self.claim(room).await {
                 Ok(claimed) => claimed,

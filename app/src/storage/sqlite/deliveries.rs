@@ -161,6 +161,7 @@ impl SqliteStorage {
 
     /// Claims up to `limit` due deliveries: at most one per address, none while another to the
     /// same address is in flight or paced, and for each incident and address the oldest first.
+    /// Only the earliest-due deliveries are considered, so a long queue keeps claims cheap.
     pub(super) async fn claim(
         &self,
         owner: &str,
@@ -168,40 +169,56 @@ impl SqliteStorage {
         lease_until: Timestamp,
         limit: u32,
     ) -> StorageResult<Vec<ClaimedDelivery>> {
-        let rows = sqlx::query(
-            "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, updated_at = ?3 \
-             WHERE id IN ( \
-               SELECT min(d.id) FROM deliveries d LEFT JOIN webhook_endpoints e ON e.url = d.url \
-               WHERE d.state = 'pending' AND d.next_attempt_at <= ?3 \
-                 AND (d.lease_until IS NULL OR d.lease_until < ?3) \
-                 AND (e.next_send_at IS NULL OR e.next_send_at <= ?3) \
-                 AND NOT EXISTS (SELECT 1 FROM deliveries f WHERE f.state = 'pending' AND f.url = d.url \
-                                 AND f.lease_until >= ?3) \
-                 AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.state = 'pending' AND o.url = d.url \
-                                 AND o.incident_id = d.incident_id AND o.id < d.id) \
-               GROUP BY d.url ORDER BY min(d.next_attempt_at) LIMIT ?4) \
-             RETURNING id, webhook_id, url, format, payload, attempts",
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT min(d.id) FROM ( \
+               SELECT id, url, incident_id FROM deliveries \
+               WHERE state = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1) \
+                 AND url NOT IN (SELECT url FROM webhook_endpoints WHERE busy_until >= ?1 OR next_send_at > ?1) \
+               ORDER BY next_attempt_at, id LIMIT ?3) d \
+             WHERE NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.state = 'pending' AND o.url = d.url \
+                               AND o.incident_id = d.incident_id AND o.id < d.id) \
+             GROUP BY d.url LIMIT ?2",
         )
-        .bind(owner)
-        .bind(lease_until.millis())
         .bind(now.millis())
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .bind(i64::from(limit) * 4 + 64)
+        .fetch_all(&mut *tx)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let format: String = row.try_get("format")?;
-                let attempts: i64 = row.try_get("attempts")?;
-                Ok(ClaimedDelivery {
-                    id: row.try_get("id")?,
-                    webhook_id: row.try_get("webhook_id")?,
-                    url: row.try_get("url")?,
-                    format: if format == "slack" { Format::Slack } else { Format::Dqops },
-                    payload: row.try_get("payload")?,
-                    attempt: attempts as u32,
-                })
-            })
-            .collect()
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = sqlx::query(
+                "UPDATE deliveries SET lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ? \
+                 WHERE id = ? RETURNING id, webhook_id, url, format, payload, attempts",
+            )
+            .bind(owner)
+            .bind(lease_until.millis())
+            .bind(now.millis())
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let url: String = row.try_get("url")?;
+            sqlx::query(
+                "INSERT INTO webhook_endpoints (url, busy_until) VALUES (?1, ?2) \
+                 ON CONFLICT (url) DO UPDATE SET busy_until = excluded.busy_until",
+            )
+            .bind(&url)
+            .bind(lease_until.millis())
+            .execute(&mut *tx)
+            .await?;
+            let format: String = row.try_get("format")?;
+            let attempts: i64 = row.try_get("attempts")?;
+            claimed.push(ClaimedDelivery {
+                id: row.try_get("id")?,
+                webhook_id: row.try_get("webhook_id")?,
+                url,
+                format: if format == "slack" { Format::Slack } else { Format::Dqops },
+                payload: row.try_get("payload")?,
+                attempt: attempts as u32,
+            });
+        }
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     /// Records an attempt and its consequences, if the lease is still ours. Returns false when
@@ -212,7 +229,7 @@ impl SqliteStorage {
         owner: &str,
         outcome: &DeliveryOutcome,
     ) -> StorageResult<bool> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let (state, next_attempt_at, kind) = match outcome.next {
             crate::storage::NextStep::Delivered => (DeliveryState::Delivered, None, "delivered"),
             crate::storage::NextStep::RetryAt(at) => (DeliveryState::Pending, Some(at), "retry"),
@@ -248,10 +265,11 @@ impl SqliteStorage {
         .bind(&outcome.response_excerpt)
         .execute(&mut *tx)
         .await?;
-        if outcome.disable_address.is_some() || outcome.paced_until.is_some() {
+        {
+            // The address is free again (paced, or disabled, as the answer says).
             sqlx::query(
                 "INSERT INTO webhook_endpoints (url, disabled_at, disabled_reason, next_send_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (url) DO UPDATE SET \
+                 ON CONFLICT (url) DO UPDATE SET busy_until = 0, \
                    disabled_at = coalesce(excluded.disabled_at, disabled_at), \
                    disabled_reason = coalesce(excluded.disabled_reason, disabled_reason), \
                    next_send_at = max(next_send_at, excluded.next_send_at)",
@@ -289,7 +307,7 @@ impl SqliteStorage {
         .bind(now.millis())
         .bind(now.millis())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -301,7 +319,7 @@ impl SqliteStorage {
              WHERE url = (SELECT url FROM deliveries WHERE id = ?) AND disabled_at IS NOT NULL",
         )
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(result.rows_affected() == 1)
     }

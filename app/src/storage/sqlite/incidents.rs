@@ -351,7 +351,7 @@ impl SqliteStorage {
         notify: &NotifyContext,
         now: Timestamp,
     ) -> StorageResult<Option<IngestOutcome>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let Some(row) = sqlx::query(&format!("SELECT id, {} FROM connections WHERE name = ?", super::GROUPING_COLUMNS))
             .bind(connection.as_str())
             .fetch_optional(&mut *tx)
@@ -541,7 +541,7 @@ impl SqliteStorage {
         notify: &NotifyContext,
         now: Timestamp,
     ) -> StorageResult<StatusUpdate> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let Some(row) = sqlx::query(&format!(
             "SELECT i.status, {} FROM incidents i JOIN connections c ON c.id = i.connection_id \
              WHERE c.name = ? AND i.id = ?",
@@ -590,7 +590,7 @@ impl SqliteStorage {
         .bind(now.millis())
         .bind(id)
         .bind(connection.as_str())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(result.rows_affected() == 1)
     }

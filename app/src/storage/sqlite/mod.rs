@@ -21,9 +21,12 @@ use sqlx::{
 };
 use std::{str::FromStr, time::Duration};
 
+/// Reads share a pool; writes go through one connection, so that writers queue in order inside
+/// Tocsin instead of contending for SQLite's lock (and timing out under load).
 #[derive(Clone, Debug)]
 pub struct SqliteStorage {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 const CONNECTION_COLUMNS: &str = "name, provider_type, description";
@@ -45,9 +48,10 @@ impl SqliteStorage {
         {
             std::fs::create_dir_all(folder).map_err(sqlx::Error::Io)?;
         }
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 }
 
@@ -155,7 +159,7 @@ impl Storage for SqliteStorage {
         );
         let query =
             sqlx::query(&sql).bind(new.name.as_str()).bind(new.provider_type.as_str()).bind(new.description.as_str());
-        let result = bind_grouping(query, grouping).bind(now).bind(now).execute(&self.pool).await;
+        let result = bind_grouping(query, grouping).bind(now).bind(now).execute(&self.writer).await;
         match result {
             Ok(_) => Ok(Connection {
                 name: new.name.clone(),
@@ -173,7 +177,7 @@ impl Storage for SqliteStorage {
             .bind(description.as_str())
             .bind(now_millis())
             .bind(name.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -196,7 +200,7 @@ impl Storage for SqliteStorage {
         let result = bind_grouping(sqlx::query(&sql), grouping)
             .bind(now_millis())
             .bind(name.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -277,11 +281,14 @@ impl Storage for SqliteStorage {
     }
 
     async fn release_abandoned_leases(&self) -> StorageResult<u64> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let result = sqlx::query(
             "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL",
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0").execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(result.rows_affected())
     }
 
