@@ -12,6 +12,13 @@ impl FieldErrors {
         Self::default()
     }
 
+    /// A single message for a single field.
+    pub fn one(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        errors
+    }
+
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
         self.0.entry(field.to_owned()).or_insert_with(|| message.into());
     }

@@ -75,9 +75,7 @@ pub async fn set_incident_status(
     let status = match status.parse::<IncidentStatus>() {
         Ok(status) => status,
         Err(error) => {
-            let mut errors = FieldErrors::new();
-            errors.add("status", error.to_string());
-            return Ok(FormOutcome::Rejected(errors));
+            return Ok(FormOutcome::Rejected(FieldErrors::one("status", error.to_string())));
         }
     };
     let actor = Actor { name: "web user".to_owned(), source: ChangeSource::Ui };
@@ -102,9 +100,7 @@ pub async fn set_incident_issue_url(
         text => match WebhookUrl::parse(text) {
             Ok(url) => Some(url),
             Err(error) => {
-                let mut errors = FieldErrors::new();
-                errors.add("issue_url", error.to_string());
-                return Ok(ssr::rejected(&page, errors));
+                return Ok(ssr::rejected(&page, FieldErrors::one("issue_url", error.to_string())));
             }
         },
     };

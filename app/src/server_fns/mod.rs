@@ -51,11 +51,10 @@ pub async fn create_connection(form: ConnectionForm) -> Result<FormOutcome, Serv
     };
     match ssr::state()?.connections.create(new).await {
         Ok(_) => Ok(ssr::saved("/sources")),
-        Err(ServiceError::ConnectionExists(_)) => {
-            let mut errors = FieldErrors::new();
-            errors.add(ConnectionForm::NAME, "is already used by another connection");
-            Ok(ssr::rejected("/sources", errors))
-        }
+        Err(ServiceError::ConnectionExists(_)) => Ok(ssr::rejected(
+            "/sources",
+            FieldErrors::one(ConnectionForm::NAME, "is already used by another connection"),
+        )),
         Err(error) => Err(ssr::server_error(error)),
     }
 }
@@ -70,9 +69,7 @@ pub async fn update_connection_description(
     let description = match crate::domain::Description::parse(&description) {
         Ok(description) => description,
         Err(error) => {
-            let mut errors = FieldErrors::new();
-            errors.add(ConnectionForm::DESCRIPTION, error.to_string());
-            return Ok(ssr::rejected(&page, errors));
+            return Ok(ssr::rejected(&page, FieldErrors::one(ConnectionForm::DESCRIPTION, error.to_string())));
         }
     };
     ssr::state()?.connections.update_description(&name, &description).await.map_err(ssr::server_error)?;
