@@ -27,8 +27,11 @@ pub struct DeliveryConfig {
     pub slack_pace: Duration,
     /// How long a claimed delivery stays leased; it must outlast the request timeout.
     pub lease: Duration,
-    /// How many deliveries one round claims at most (one per address).
+    /// How many addresses one round serves at most.
     pub batch: u32,
+    /// How many deliveries to one address are leased together and sent one after another
+    /// (Slack addresses, being paced, get one at a time).
+    pub per_address: u32,
     /// How often the worker looks for due deliveries when nothing woke it.
     pub poll_interval: Duration,
 }
@@ -40,6 +43,7 @@ impl Default for DeliveryConfig {
             slack_pace: Duration::from_secs(1),
             lease: Duration::from_secs(60),
             batch: 64,
+            per_address: 16,
             poll_interval: Duration::from_secs(1),
         }
     }
@@ -67,15 +71,29 @@ impl DeliveryWorker {
         Self { storage, outbound, config, clock, wake, owner }
     }
 
-    /// Sends every delivery that is due now (one per address), and returns how many it attempted.
+    /// Sends what is due now, and returns how many deliveries it attempted.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
-        let claimed = self.claim(self.config.batch).await?;
-        let count = claimed.len();
-        let results = futures::future::join_all(claimed.into_iter().map(|delivery| self.deliver(delivery))).await;
-        for result in results {
-            result?;
+        let batches = by_address(self.claim(self.config.batch).await?);
+        let attempts = futures::future::join_all(batches.into_iter().map(|batch| self.deliver_batch(batch))).await;
+        attempts.into_iter().sum()
+    }
+
+    /// Sends one address's deliveries in order. At the first one not delivered, the rest are
+    /// given back unsent, so that order holds and a failing address is not hammered.
+    async fn deliver_batch(&self, batch: Vec<ClaimedDelivery>) -> anyhow::Result<usize> {
+        let mut deliveries = batch.into_iter();
+        let mut attempted = 0;
+        while let Some(delivery) = deliveries.next() {
+            let url = delivery.url.clone();
+            let last = deliveries.len() == 0;
+            attempted += 1;
+            if !self.deliver(delivery, last).await? && !last {
+                let rest: Vec<i64> = deliveries.map(|d| d.id).collect();
+                self.storage.release_deliveries(&url, &rest, &self.owner).await?;
+                break;
+            }
         }
-        Ok(count)
+        Ok(attempted)
     }
 
     /// Runs until `shutdown` is cancelled, then lets the requests in flight finish (bounded by the
@@ -103,9 +121,9 @@ impl DeliveryWorker {
                 }
             };
             let idle = claimed.is_empty();
-            for delivery in claimed {
+            for batch in by_address(claimed) {
                 let worker = self.clone();
-                in_flight.spawn(async move { worker.deliver(delivery).await });
+                in_flight.spawn(async move { worker.deliver_batch(batch).await.map(|_| ()) });
             }
             if !idle {
                 continue;
@@ -130,11 +148,14 @@ impl DeliveryWorker {
         }
         let now = (self.clock)();
         let lease_until = Timestamp::from_millis(now.millis() + self.config.lease.as_millis() as i64);
-        Ok(self.storage.claim_deliveries(&self.owner, now, lease_until, room).await?)
+        let per_address = self.config.per_address;
+        Ok(self.storage.claim_deliveries(&self.owner, now, lease_until, room, per_address).await?)
     }
 
     #[tracing::instrument(skip_all, fields(delivery = delivery.id, attempt = delivery.attempt))]
-    async fn deliver(&self, delivery: ClaimedDelivery) -> anyhow::Result<()> {
+    /// Sends one delivery and records the attempt; returns whether it was delivered. `last` frees
+    /// the address once recorded.
+    async fn deliver(&self, delivery: ClaimedDelivery, last: bool) -> anyhow::Result<bool> {
         let started_at = (self.clock)();
         let timer = std::time::Instant::now();
         let sent = self.outbound.post(&delivery.url, &delivery.webhook_id, delivery.payload.clone()).await;
@@ -187,6 +208,7 @@ impl DeliveryWorker {
             response_excerpt: excerpt,
             disable_address,
             paced_until,
+            release_address: last || next != NextStep::Delivered,
         };
         match next {
             NextStep::Delivered => tracing::debug!(status = ?http_status, duration_ms, "delivered"),
@@ -194,9 +216,22 @@ impl DeliveryWorker {
         }
         if !self.storage.record_delivery_attempt(&delivery, &self.owner, &outcome).await? {
             tracing::warn!("the lease expired before the attempt was recorded; another worker owns it now");
+            return Ok(false);
         }
-        Ok(())
+        Ok(next == NextStep::Delivered)
     }
+}
+
+/// Groups claimed deliveries by address, keeping their order.
+fn by_address(claimed: Vec<ClaimedDelivery>) -> Vec<Vec<ClaimedDelivery>> {
+    let mut batches: Vec<Vec<ClaimedDelivery>> = Vec::new();
+    for delivery in claimed {
+        match batches.iter_mut().find(|batch| batch[0].url == delivery.url) {
+            Some(batch) => batch.push(delivery),
+            None => batches.push(vec![delivery]),
+        }
+    }
+    batches
 }
 
 fn log_failure(done: Result<anyhow::Result<()>, tokio::task::JoinError>) {

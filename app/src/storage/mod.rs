@@ -98,19 +98,24 @@ pub trait Storage: Send + Sync + 'static {
     /// The check results that joined the incident, newest first.
     async fn incident_issues(&self, id: &str, limit: u32, offset: u32) -> StorageResult<Vec<CheckResult>>;
 
-    /// Leases up to `limit` due deliveries for `owner` until `lease_until`.
+    /// Leases due deliveries for `owner` until `lease_until`: for up to `limit` free addresses, up to
+    /// `per_address` each (one for Slack addresses, which are paced), in the order to send them.
     async fn claim_deliveries(
         &self,
         owner: &str,
         now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
+        per_address: u32,
     ) -> StorageResult<Vec<ClaimedDelivery>>;
 
     /// Frees the leases of deliveries that a previous run of this server claimed and never
     /// finished (it was killed). SQLite serves one Tocsin instance, so every lease at start-up is
     /// abandoned; returns how many were freed.
     async fn release_abandoned_leases(&self) -> StorageResult<u64>;
+
+    /// Gives back leased deliveries unsent (their batch stopped at a failure) and frees `url`.
+    async fn release_deliveries(&self, url: &str, ids: &[i64], owner: &str) -> StorageResult<()>;
 
     /// Records an attempt; false when the lease was lost meanwhile (nothing is written then).
     async fn record_delivery_attempt(
@@ -193,6 +198,8 @@ pub struct DeliveryOutcome {
     pub disable_address: Option<String>,
     /// No request to this address before then (Slack's pace).
     pub paced_until: Option<Timestamp>,
+    /// The address is free once this is recorded (the last delivery of its batch).
+    pub release_address: bool,
 }
 
 /// Opens the storage a database URL names, creating and migrating it as needed.

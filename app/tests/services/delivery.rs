@@ -39,6 +39,7 @@ fn config() -> DeliveryConfig {
         slack_pace: PACE,
         lease: Duration::from_secs(30),
         batch: 64,
+        per_address: 4,
         poll_interval: Duration::from_millis(10),
     }
 }
@@ -378,4 +379,30 @@ async fn the_webhook_url_never_appears_in_full_in_the_delivery_history() {
 
 fn uuid_like() -> String {
     format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+}
+
+#[tokio::test]
+async fn one_round_sends_an_address_several_deliveries_in_order_and_stops_at_a_failure() {
+    let h = harness().await;
+    for n in 0..3 {
+        h.open(&format!("t{n}")).await;
+    }
+    assert_eq!(h.round().await, 3, "three incidents, one address: one round");
+    let tables: Vec<String> =
+        h.receiver.received("/hook").iter().map(|r| r.body["table"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(tables, ["t0", "t1", "t2"]);
+
+    for n in 3..6 {
+        h.open(&format!("t{n}")).await;
+    }
+    h.receiver.script("/hook", [Reply::Status(500, "")]);
+    assert_eq!(h.round().await, 1, "the first failed, and the others were given back unsent");
+    let pending: Vec<Delivery> =
+        h.deliveries().await.into_iter().filter(|d| d.state == DeliveryState::Pending).collect();
+    assert_eq!(pending.len(), 3);
+    assert_eq!(pending.iter().map(|d| d.attempts).sum::<u32>(), 1, "only the failed one counts an attempt");
+    assert_eq!(h.round().await, 2, "the two given back go at once; the failed one waits for its retry");
+    h.clock.advance(Duration::from_millis(13));
+    assert_eq!(h.round().await, 1);
+    assert!(h.deliveries().await.iter().all(|d| d.state == DeliveryState::Delivered));
 }

@@ -168,21 +168,28 @@ impl SqliteStorage {
         now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
+        per_address: u32,
     ) -> StorageResult<Vec<ClaimedDelivery>> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT min(d.id) FROM ( \
-               SELECT id, url, incident_id FROM deliveries \
-               WHERE state = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1) \
-                 AND url NOT IN (SELECT url FROM webhook_endpoints WHERE busy_until >= ?1 OR next_send_at > ?1) \
-               ORDER BY next_attempt_at, id LIMIT ?3) d \
-             WHERE NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.state = 'pending' AND o.url = d.url \
-                               AND o.incident_id = d.incident_id AND o.id < d.id) \
-             GROUP BY d.url LIMIT ?2",
+            "SELECT id FROM ( \
+               SELECT d.id, d.format, \
+                 row_number() OVER (PARTITION BY d.url ORDER BY d.id) AS n, \
+                 dense_rank() OVER (ORDER BY d.url) AS address \
+               FROM ( \
+                 SELECT id, url, incident_id, format FROM deliveries \
+                 WHERE state = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1) \
+                   AND url NOT IN (SELECT url FROM webhook_endpoints WHERE busy_until >= ?1 OR next_send_at > ?1) \
+                 ORDER BY next_attempt_at, id LIMIT ?3) d \
+               WHERE NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.state = 'pending' AND o.url = d.url \
+                                 AND o.incident_id = d.incident_id AND o.id < d.id)) \
+             WHERE address <= ?2 AND n <= CASE WHEN format = 'slack' THEN 1 ELSE ?4 END \
+             ORDER BY address, n",
         )
         .bind(now.millis())
         .bind(i64::from(limit))
-        .bind(i64::from(limit) * 4 + 64)
+        .bind(i64::from(limit) * i64::from(per_address.max(1)) * 4 + 64)
+        .bind(i64::from(per_address.max(1)))
         .fetch_all(&mut *tx)
         .await?;
         let mut claimed = Vec::with_capacity(ids.len());
@@ -269,7 +276,7 @@ impl SqliteStorage {
             // The address is free again (paced, or disabled, as the answer says).
             sqlx::query(
                 "INSERT INTO webhook_endpoints (url, disabled_at, disabled_reason, next_send_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (url) DO UPDATE SET busy_until = 0, \
+                 ON CONFLICT (url) DO UPDATE SET busy_until = CASE WHEN ?5 THEN 0 ELSE busy_until END, \
                    disabled_at = coalesce(excluded.disabled_at, disabled_at), \
                    disabled_reason = coalesce(excluded.disabled_reason, disabled_reason), \
                    next_send_at = max(next_send_at, excluded.next_send_at)",
@@ -278,6 +285,7 @@ impl SqliteStorage {
             .bind(outcome.disable_address.as_ref().map(|_| outcome.finished_at.millis()))
             .bind(&outcome.disable_address)
             .bind(outcome.paced_until.map_or(0, Timestamp::millis))
+            .bind(outcome.release_address)
             .execute(&mut *tx)
             .await?;
         }
@@ -296,6 +304,24 @@ impl SqliteStorage {
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Gives back unsent leased deliveries and frees the address.
+    pub(super) async fn release(&self, url: &str, ids: &[i64], owner: &str) -> StorageResult<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        for id in ids {
+            sqlx::query(
+                "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1 \
+                 WHERE id = ? AND lease_owner = ? AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0 WHERE url = ?").bind(url).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Makes a failed or skipped delivery due now. Returns false when there is no such delivery to retry.

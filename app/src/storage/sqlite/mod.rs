@@ -276,8 +276,13 @@ impl Storage for SqliteStorage {
         now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
+        per_address: u32,
     ) -> StorageResult<Vec<ClaimedDelivery>> {
-        self.claim(owner, now, lease_until, limit).await
+        self.claim(owner, now, lease_until, limit, per_address).await
+    }
+
+    async fn release_deliveries(&self, url: &str, ids: &[i64], owner: &str) -> StorageResult<()> {
+        self.release(url, ids, owner).await
     }
 
     async fn release_abandoned_leases(&self) -> StorageResult<u64> {
