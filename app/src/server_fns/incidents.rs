@@ -51,13 +51,14 @@ pub async fn load_incident(
     let Some(address) = ssr::incident_ref(&connection, year, month, id) else {
         return Ok(None);
     };
-    let incidents = ssr::state()?.incidents;
+    let state = ssr::state()?;
+    let incidents = &state.incidents;
     let Some(incident) = ssr::found(incidents.get(&address).await)? else {
         return Ok(None);
     };
     let history = incidents.history(&address).await.map_err(ssr::server_error)?;
     let issues = incidents.issues(&address, 1, ISSUES_SHOWN).await.map_err(ssr::server_error)?;
-    let notifications = ssr::state()?.notifications.of_incident(&incident.id).await.map_err(ssr::server_error)?;
+    let notifications = state.notifications.of_incident(&incident.id).await.map_err(ssr::server_error)?;
     Ok(Some(IncidentDetail { incident, history, issues, notifications }))
 }
 

@@ -3,7 +3,7 @@
 
 use super::{Clock, ServiceError, ServiceResult, system_clock};
 use crate::{
-    delivery::{Outbound, SendError, Verdict, classify},
+    delivery::{Outbound, Verdict, classify},
     domain::{
         CheckType, ConnectionName, Delivery, Incident, IncidentGrouping, IncidentStatus, Severity, TestOutcome,
         Timestamp, WebhookAddresses, WebhookUrl,
@@ -80,7 +80,6 @@ impl NotificationService {
                         _ => (false, said),
                     }
                 }
-                Err(error @ SendError::Blocked(_)) => (false, error.to_string()),
                 Err(error) => (false, error.to_string()),
             };
             outcomes.push(TestOutcome { address: url.redacted(), delivered, detail });

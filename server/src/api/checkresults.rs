@@ -48,6 +48,7 @@ async fn ingest(
 ) -> Result<Json<IngestResponse>, ApiError> {
     let unknown = || ApiError::new(StatusCode::NOT_FOUND, format!("no connection named {connection:?} exists"));
     let name = ConnectionName::parse(&connection).map_err(|_| unknown())?;
+    // An unknown connection answers 404 before the body is read and judged.
     state.connections.get(&name).await?;
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(

@@ -204,11 +204,15 @@ fn tocsin() -> Command {
 
 #[test]
 fn bad_configuration_stops_start_up_with_a_clear_message() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--listen", "localhost"], "--listen"),
         (&["--database-url", "mysql://db/tocsin"], "sqlite:"),
         (&["--database-url", "postgres://db/tocsin"], "PostgreSQL is not supported yet"),
         (&["--base-url", "tocsin.example.com"], "--base-url"),
+        (&["--allow-subnets", "10.0.0.0/33"], "invalid prefix length"),
+        (&["--retry-schedule", "5s,soon"], "is not a duration"),
+        (&["--slack-pace", "1 second"], "--slack-pace"),
+        (&["--allow-http", "perhaps"], "--allow-http"),
     ];
     for (args, expected) in cases {
         let output = tocsin().args(args).output().unwrap();
@@ -234,6 +238,15 @@ fn help_documents_every_setting_and_its_environment_variable() {
         "--base-url",
         "TOCSIN_BASE_URL",
         "TOCSIN_SITE_ROOT",
+        "TOCSIN_SLACK_HOSTS",
+        "TOCSIN_ALLOW_HTTP",
+        "TOCSIN_ALLOW_SUBNETS",
+        "TOCSIN_RETRY_SCHEDULE",
+        "TOCSIN_THROTTLE_DELAY",
+        "TOCSIN_SLACK_PACE",
+        "TOCSIN_CONNECT_TIMEOUT",
+        "TOCSIN_REQUEST_TIMEOUT",
+        "TOCSIN_POLL_INTERVAL",
     ] {
         assert!(help.contains(expected), "{expected} missing from:\n{help}");
     }

@@ -159,9 +159,10 @@ impl SqliteStorage {
         self.deliveries_where("d.incident_id = ?", incident_id, 200).await
     }
 
-    /// Claims up to `limit` due deliveries: at most one per address, none while another to the
-    /// same address is in flight or paced, and for each incident and address the oldest first.
-    /// Only the earliest-due deliveries are considered, so a long queue keeps claims cheap.
+    /// Claims due deliveries for up to `limit` addresses that have nothing in flight and are not
+    /// paced: up to `per_address` each (one for Slack), oldest first, and never one whose incident
+    /// has an older delivery to the same address still pending. Only the earliest-due deliveries
+    /// are considered, so a long queue keeps claims cheap.
     pub(super) async fn claim(
         &self,
         owner: &str,

@@ -171,6 +171,18 @@ fn push_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a IncidentQuery
     }
 }
 
+/// A connection's id and incident settings, read inside the transaction that acts on them.
+async fn connection_settings(
+    conn: &mut SqliteConnection,
+    name: &ConnectionName,
+) -> StorageResult<Option<(i64, crate::domain::IncidentGrouping)>> {
+    let row = sqlx::query(&format!("SELECT id, {} FROM connections WHERE name = ?", super::GROUPING_COLUMNS))
+        .bind(name.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.map(|row| Ok((row.try_get("id")?, grouping_from_row(&row)?))).transpose()
+}
+
 async fn connection_id(conn: &mut SqliteConnection, name: &ConnectionName) -> StorageResult<Option<i64>> {
     Ok(sqlx::query_scalar("SELECT id FROM connections WHERE name = ?").bind(name.as_str()).fetch_optional(conn).await?)
 }
@@ -352,15 +364,9 @@ impl SqliteStorage {
         now: Timestamp,
     ) -> StorageResult<Option<IngestOutcome>> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some(row) = sqlx::query(&format!("SELECT id, {} FROM connections WHERE name = ?", super::GROUPING_COLUMNS))
-            .bind(connection.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
+        let Some((connection_id, settings)) = connection_settings(&mut tx, connection).await? else {
             return Ok(None);
         };
-        let connection_id: i64 = row.try_get("id")?;
-        let settings = grouping_from_row(&row)?;
 
         // Issues join incidents in the order they were executed.
         let mut ordered: Vec<&CheckResult> = results.iter().collect();
@@ -542,23 +548,22 @@ impl SqliteStorage {
         now: Timestamp,
     ) -> StorageResult<StatusUpdate> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some(row) = sqlx::query(&format!(
-            "SELECT i.status, {} FROM incidents i JOIN connections c ON c.id = i.connection_id \
-             WHERE c.name = ? AND i.id = ?",
-            super::GROUPING_COLUMNS.split(", ").map(|column| format!("c.{column}")).collect::<Vec<_>>().join(", ")
-        ))
-        .bind(connection.as_str())
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        else {
+        let Some((connection_id, settings)) = connection_settings(&mut tx, connection).await? else {
             return Ok(StatusUpdate::NotFound);
         };
-        let current = status(&row, "status")?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT status FROM incidents WHERE id = ? AND connection_id = ?")
+                .bind(id)
+                .bind(connection_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(current) = current else {
+            return Ok(StatusUpdate::NotFound);
+        };
+        let current: IncidentStatus = current.parse().map_err(|e| corrupt("status", e))?;
         if current == new_status {
             return Ok(StatusUpdate::Unchanged);
         }
-        let settings = grouping_from_row(&row)?;
         let muted_until =
             (new_status == IncidentStatus::Muted).then(|| now.plus_days(settings.mute_for_days.get()).millis());
         sqlx::query("UPDATE incidents SET status = ?, muted_until = ?, updated_at = ? WHERE id = ?")
