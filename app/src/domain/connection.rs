@@ -76,11 +76,19 @@ pub enum ProviderType {
     Duckdb,
     Sqlite,
     Trino,
+    Clickhouse,
+    Db2,
+    Hana,
+    Mariadb,
+    Presto,
+    Questdb,
+    Spark,
+    Teradata,
     Other,
 }
 
 impl ProviderType {
-    pub const ALL: [ProviderType; 12] = [
+    pub const ALL: [ProviderType; 20] = [
         Self::Postgresql,
         Self::Mysql,
         Self::Sqlserver,
@@ -92,6 +100,14 @@ impl ProviderType {
         Self::Duckdb,
         Self::Sqlite,
         Self::Trino,
+        Self::Clickhouse,
+        Self::Db2,
+        Self::Hana,
+        Self::Mariadb,
+        Self::Presto,
+        Self::Questdb,
+        Self::Spark,
+        Self::Teradata,
         Self::Other,
     ];
 
@@ -108,6 +124,14 @@ impl ProviderType {
             Self::Duckdb => "duckdb",
             Self::Sqlite => "sqlite",
             Self::Trino => "trino",
+            Self::Clickhouse => "clickhouse",
+            Self::Db2 => "db2",
+            Self::Hana => "hana",
+            Self::Mariadb => "mariadb",
+            Self::Presto => "presto",
+            Self::Questdb => "questdb",
+            Self::Spark => "spark",
+            Self::Teradata => "teradata",
             Self::Other => "other",
         }
     }
@@ -125,6 +149,14 @@ impl ProviderType {
             Self::Duckdb => "DuckDB",
             Self::Sqlite => "SQLite",
             Self::Trino => "Trino",
+            Self::Clickhouse => "ClickHouse",
+            Self::Db2 => "IBM Db2",
+            Self::Hana => "SAP HANA",
+            Self::Mariadb => "MariaDB",
+            Self::Presto => "Presto",
+            Self::Questdb => "QuestDB",
+            Self::Spark => "Apache Spark",
+            Self::Teradata => "Teradata",
             Self::Other => "Other",
         }
     }
@@ -132,7 +164,7 @@ impl ProviderType {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "must be one of postgresql, mysql, sqlserver, oracle, snowflake, bigquery, redshift, databricks, duckdb, sqlite, trino or other"
+    "must be one of postgresql, mysql, sqlserver, oracle, snowflake, bigquery, redshift, databricks, duckdb, sqlite, trino, clickhouse, db2, hana, mariadb, presto, questdb, spark, teradata or other"
 )]
 pub struct UnknownProviderType;
 

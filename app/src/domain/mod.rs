@@ -14,7 +14,7 @@ pub use check::{CheckResult, CheckType, Severity};
 pub use connection::{Connection, ConnectionName, Description, NewConnection, ProviderType};
 pub use delivery::{Delivery, DeliveryAttempt, DeliveryState, TestOutcome};
 pub use field_errors::FieldErrors;
-pub use grouping::{DayCount, GroupingLevel, IncidentGrouping, MinimumSeverity};
+pub use grouping::{DayCount, DayCountError, GroupingLevel, IncidentGrouping, MinimumSeverity};
 pub use incident::{
     Actor, ChangeSource, ConnectionIncidentCounts, Incident, IncidentOrder, IncidentPage, IncidentQuery,
     IncidentStatus, SeverityCounts, StatusChange,

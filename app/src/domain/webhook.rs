@@ -228,6 +228,18 @@ impl NotificationAddresses {
         };
         *slot = addresses;
     }
+
+    /// These addresses, with `defaults` filling each status that is not set (DQOps'
+    /// `combineWithDefaults`). An explicitly empty list is set, so it blocks its default.
+    pub fn with_defaults(&self, defaults: &NotificationAddresses) -> NotificationAddresses {
+        let mut merged = self.clone();
+        for status in IncidentStatus::ALL {
+            if merged.for_status(status).is_none() {
+                merged.set(status, defaults.for_status(status).cloned());
+            }
+        }
+        merged
+    }
 }
 
 #[cfg(test)]
@@ -315,5 +327,27 @@ mod tests {
         addresses.set(IncidentStatus::Muted, Some(list.clone()));
         assert_eq!(addresses.for_status(IncidentStatus::Muted), Some(&list));
         assert_eq!(addresses.for_status(IncidentStatus::Open), None);
+    }
+
+    #[test]
+    fn defaults_fill_only_the_statuses_that_are_not_set() {
+        let list = |text: &str| Some(WebhookAddresses::parse(text).unwrap());
+        let connection = NotificationAddresses {
+            opened: list("https://own.example/opened"),
+            acknowledged: list(""),
+            resolved: None,
+            muted: None,
+        };
+        let defaults = NotificationAddresses {
+            opened: list("https://global.example/opened"),
+            acknowledged: list("https://global.example/acknowledged"),
+            resolved: list("https://global.example/resolved"),
+            muted: None,
+        };
+        let merged = connection.with_defaults(&defaults);
+        assert_eq!(merged.opened, list("https://own.example/opened"), "a set address wins");
+        assert_eq!(merged.acknowledged, list(""), "an empty string blocks the default");
+        assert_eq!(merged.resolved, list("https://global.example/resolved"), "an absent one falls back");
+        assert_eq!(merged.muted, None, "nothing anywhere stays nothing");
     }
 }

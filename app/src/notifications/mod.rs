@@ -72,8 +72,9 @@ pub struct NotifyContext {
 }
 
 impl NotifyContext {
-    /// The addresses notified when an incident of a connection with `settings` enters `status`.
-    /// (Global defaults and filtered notifications will merge in here.)
+    /// The addresses notified when an incident of a connection with `settings` enters `status`;
+    /// `settings` carries the effective addresses (the global defaults merged in by storage).
+    /// (Filtered notifications will route here.)
     pub fn addresses_for(&self, settings: &IncidentGrouping, status: IncidentStatus) -> Vec<WebhookUrl> {
         settings.notification.for_status(status).map(|addresses| addresses.urls().to_vec()).unwrap_or_default()
     }

@@ -102,7 +102,7 @@ pub async fn save_incident_settings(
         Err(errors) => return Ok(ssr::rejected(&page, errors)),
     };
     let state = ssr::state()?;
-    let refused = state.notifications.refused_addresses(&grouping);
+    let refused = state.notifications.refused_addresses(&grouping.notification);
     if !refused.is_empty() {
         let mut errors = FieldErrors::new();
         for (status, reason) in refused {

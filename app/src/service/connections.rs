@@ -17,6 +17,11 @@ impl ConnectionService {
         Self { storage }
     }
 
+    /// Succeeds when the database answers.
+    pub async fn check_storage(&self) -> ServiceResult<()> {
+        Ok(self.storage.ping().await?)
+    }
+
     pub async fn list(&self) -> ServiceResult<Vec<Connection>> {
         Ok(self.storage.list_connections().await?)
     }
@@ -26,15 +31,43 @@ impl ConnectionService {
     }
 
     /// Creates a connection with DQOps' default incident settings.
-    #[tracing::instrument(skip_all, fields(connection = %new.name))]
     pub async fn create(&self, new: NewConnection) -> ServiceResult<Connection> {
-        match self.storage.create_connection(&new, &IncidentGrouping::default()).await {
+        self.create_with(new, &IncidentGrouping::default()).await
+    }
+
+    /// Creates a connection with the given incident settings.
+    #[tracing::instrument(skip_all, fields(connection = %new.name))]
+    pub async fn create_with(&self, new: NewConnection, grouping: &IncidentGrouping) -> ServiceResult<Connection> {
+        match self.storage.create_connection(&new, grouping).await {
             Ok(connection) => {
                 tracing::info!(provider = new.provider_type.as_str(), "connection created");
                 Ok(connection)
             }
             Err(StorageError::Conflict) => Err(ServiceError::ConnectionExists(new.name)),
             Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Replaces a connection's provider type and description, and with `grouping` its incident
+    /// settings too, at once.
+    #[tracing::instrument(skip_all, fields(connection = %connection.name))]
+    pub async fn update(&self, connection: &Connection, grouping: Option<&IncidentGrouping>) -> ServiceResult<()> {
+        match self.storage.update_connection(connection, grouping).await? {
+            true => Ok(()),
+            false => Err(ServiceError::ConnectionNotFound(connection.name.clone())),
+        }
+    }
+
+    /// Deletes a connection with everything recorded under it: check results, incidents, their
+    /// history and their deliveries, pending ones included.
+    #[tracing::instrument(skip_all, fields(connection = %name))]
+    pub async fn delete(&self, name: &ConnectionName) -> ServiceResult<()> {
+        match self.storage.delete_connection(name).await? {
+            true => {
+                tracing::info!("connection deleted");
+                Ok(())
+            }
+            false => Err(ServiceError::ConnectionNotFound(name.clone())),
         }
     }
 

@@ -5,7 +5,7 @@ use super::{Clock, ServiceError, ServiceResult, system_clock};
 use crate::{
     delivery::{Outbound, Verdict, classify},
     domain::{
-        CheckType, ConnectionName, Delivery, Incident, IncidentGrouping, IncidentStatus, Severity, TestOutcome,
+        CheckType, ConnectionName, Delivery, Incident, IncidentStatus, NotificationAddresses, Severity, TestOutcome,
         Timestamp, WebhookAddresses, WebhookUrl,
     },
     notifications::{Format, Notification, NotifyContext, render},
@@ -35,12 +35,12 @@ impl NotificationService {
         self.outbound.policy().check_url(&parsed)
     }
 
-    /// The addresses of `grouping` that the policy refuses, by status.
-    pub fn refused_addresses(&self, grouping: &IncidentGrouping) -> Vec<(IncidentStatus, String)> {
+    /// The addresses that the policy refuses, by status.
+    pub fn refused_addresses(&self, notification: &NotificationAddresses) -> Vec<(IncidentStatus, String)> {
         IncidentStatus::ALL
             .into_iter()
             .filter_map(|status| {
-                let addresses = grouping.notification.for_status(status)?;
+                let addresses = notification.for_status(status)?;
                 let reason = addresses.urls().iter().enumerate().find_map(|(index, url)| {
                     self.check_address(url).err().map(|reason| match addresses.urls().len() {
                         1 => format!("is not allowed: {reason}"),
@@ -85,6 +85,18 @@ impl NotificationService {
             outcomes.push(TestOutcome { address: url.redacted(), delivered, detail });
         }
         outcomes
+    }
+
+    /// The global default addresses, used for each status a connection leaves unset.
+    pub async fn defaults(&self) -> ServiceResult<NotificationAddresses> {
+        Ok(self.storage.default_notifications().await?)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn save_defaults(&self, defaults: &NotificationAddresses) -> ServiceResult<()> {
+        self.storage.save_default_notifications(defaults).await?;
+        tracing::info!("global default notification addresses saved");
+        Ok(())
     }
 
     pub async fn recent(&self, connection: &ConnectionName, limit: u32) -> ServiceResult<Vec<Delivery>> {

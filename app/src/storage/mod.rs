@@ -7,7 +7,8 @@ pub use sqlite::SqliteStorage;
 
 use crate::domain::{
     Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Delivery, Description, Incident,
-    IncidentGrouping, IncidentPage, IncidentQuery, IncidentStatus, NewConnection, StatusChange, Timestamp,
+    IncidentGrouping, IncidentPage, IncidentQuery, IncidentStatus, NewConnection, NotificationAddresses, StatusChange,
+    Timestamp,
 };
 use crate::notifications::{Format, NotifyContext};
 use async_trait::async_trait;
@@ -32,12 +33,27 @@ pub type StorageResult<T> = Result<T, StorageError>;
 /// Everything Tocsin stores. One implementation per database backend.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
+    /// Succeeds when the database answers a query.
+    async fn ping(&self) -> StorageResult<()>;
+
     async fn list_connections(&self) -> StorageResult<Vec<Connection>>;
 
     async fn find_connection(&self, name: &ConnectionName) -> StorageResult<Option<Connection>>;
 
     /// Inserts a connection with its initial incident settings; [`StorageError::Conflict`] if the name is taken.
     async fn create_connection(&self, new: &NewConnection, grouping: &IncidentGrouping) -> StorageResult<Connection>;
+
+    /// Replaces the connection's provider type and description, and with `grouping` its incident
+    /// settings too, in one statement. Returns false when the connection does not exist.
+    async fn update_connection(
+        &self,
+        connection: &Connection,
+        grouping: Option<&IncidentGrouping>,
+    ) -> StorageResult<bool>;
+
+    /// Deletes the connection with its check results, incidents, their history and deliveries.
+    /// Returns false when the connection does not exist.
+    async fn delete_connection(&self, name: &ConnectionName) -> StorageResult<bool>;
 
     /// Returns false when the connection does not exist.
     async fn update_description(&self, name: &ConnectionName, description: &Description) -> StorageResult<bool>;
@@ -46,6 +62,12 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Replaces the connection's incident settings as a whole. Returns false when the connection does not exist.
     async fn save_incident_grouping(&self, name: &ConnectionName, grouping: &IncidentGrouping) -> StorageResult<bool>;
+
+    /// The global default notification addresses.
+    async fn default_notifications(&self) -> StorageResult<NotificationAddresses>;
+
+    /// Replaces the global default notification addresses as a whole.
+    async fn save_default_notifications(&self, defaults: &NotificationAddresses) -> StorageResult<()>;
 
     /// Stores a batch of check results and groups the eligible ones into incidents under the
     /// connection's settings, all in one transaction: the incidents it opens are written with

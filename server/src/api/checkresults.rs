@@ -8,14 +8,15 @@ use app::{
     state::AppState,
 };
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
     extract::{DefaultBodyLimit, Path, State, rejection::BytesRejection},
     http::StatusCode,
-    routing::post,
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The largest request body the endpoint reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -25,13 +26,46 @@ const MAX_NAME_CHARS: usize = 1024;
 const MAX_MESSAGE_CHARS: usize = 10_000;
 const MAX_RESULT_ID_CHARS: usize = 200;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/connections/{connection}/checkresults", post(ingest))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ingest)).layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-#[derive(Debug, Serialize)]
+/// One check result as sent. This type only describes the body for the OpenAPI document;
+/// [`parse_check_result`] reads it, field by field, to name the wrong one.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CheckResultInput {
+    /// Schema of the checked table.
+    schema: String,
+    table: String,
+    column: Option<String>,
+    #[schema(example = "daily_nulls_percent")]
+    check_name: String,
+    #[schema(example = "nulls")]
+    check_category: String,
+    /// `profiling`, `monitoring` or `partitioned`.
+    #[schema(example = "monitoring")]
+    check_type: String,
+    #[schema(example = "Completeness")]
+    quality_dimension: String,
+    /// 0 valid, 1 warning, 2 error, 3 fatal.
+    #[schema(minimum = 0, maximum = 3)]
+    severity: u8,
+    /// ISO-8601 time, with an offset or UTC.
+    #[schema(example = "2026-11-30T06:00:00Z")]
+    executed_at: String,
+    data_group: Option<String>,
+    table_priority: Option<i32>,
+    /// The partition's time; required for partitioned checks.
+    time_period: Option<String>,
+    actual_value: Option<f64>,
+    expected_value: Option<f64>,
+    message: Option<String>,
+    /// The sender's id: a result sent again with a known id is skipped.
+    result_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 struct IngestResponse {
     /// Results stored now.
     accepted: u32,
@@ -41,6 +75,17 @@ struct IngestResponse {
     incidents_updated: u32,
 }
 
+/// Stores a batch of check results and groups the failed ones into incidents, atomically.
+#[utoipa::path(post, path = "/api/connections/{connectionName}/checkresults", tag = "checkresults",
+    operation_id = "postCheckResults",
+    params(("connectionName" = String, Path, description = "Connection name")),
+    request_body(content = Vec<CheckResultInput>,
+        description = "A JSON array of check results (or an object with a `results` array): at most 10,000 and 16 MiB"),
+    responses(
+        (status = 200, body = IngestResponse),
+        (status = 400, description = "A result is wrong; `index` and `field` name it; nothing is stored", body = ApiError),
+        (status = 404, description = "No such connection", body = ApiError),
+        (status = 413, description = "More than 10,000 results or 16 MiB", body = ApiError)))]
 async fn ingest(
     State(state): State<AppState>,
     Path(connection): Path<String>,

@@ -10,11 +10,14 @@ use axum::{
 use serde::Serialize;
 
 /// `{"error": "...", "field": "...", "index": 3}`; `field` and `index` only when they apply.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,
+    /// What is wrong, in words; it starts with the field's name when there is one.
+    #[schema(example = "incident_grouping.mute_for_days must be between 1 and 3650 days")]
     pub error: String,
+    /// The JSON path of the wrong field, or the query parameter's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// The position of the offending item in a batch.

@@ -1,35 +1,35 @@
 //! The incidents REST API, DQOps-compatible: `GET /api/incidents/{connection}` and, per incident,
 //! `GET …/{year}/{month}/{id}`, `GET …/issues`, `POST …/status` and `POST …/issueurl`.
 
-use super::ApiError;
+use super::{ApiError, existing_connection};
 use app::{
     domain::{
-        Actor, ChangeSource, CheckResult, ConnectionName, Incident, IncidentOrder, IncidentQuery, IncidentStatus,
-        Severity, WebhookUrl,
+        Actor, ChangeSource, CheckResult, Incident, IncidentOrder, IncidentQuery, IncidentStatus, Severity, WebhookUrl,
     },
     service::IncidentRef,
     state::AppState,
 };
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, Query, State},
     http::StatusCode,
-    routing::{get, post},
 };
 use serde::Serialize;
 use std::collections::HashMap;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/incidents/{connection}", get(list))
-        .route("/api/incidents/{connection}/{year}/{month}/{id}", get(detail))
-        .route("/api/incidents/{connection}/{year}/{month}/{id}/issues", get(issues))
-        .route("/api/incidents/{connection}/{year}/{month}/{id}/status", post(set_status))
-        .route("/api/incidents/{connection}/{year}/{month}/{id}/issueurl", post(set_issue_url))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(detail))
+        .routes(routes!(issues))
+        .routes(routes!(set_status))
+        .routes(routes!(set_issue_url))
 }
 
 /// DQOps' `IncidentModel`: lowerCamelCase, absent values omitted, times in ISO-8601 (UTC).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IncidentModel {
     incident_id: String,
@@ -59,6 +59,8 @@ pub struct IncidentModel {
     failed_checks_count: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     issue_url: Option<String>,
+    /// `open`, `acknowledged`, `resolved` or `muted`.
+    #[schema(value_type = String, example = "open")]
     status: IncidentStatus,
 }
 
@@ -92,7 +94,7 @@ impl From<Incident> for IncidentModel {
 }
 
 /// A check result that joined an incident, in the shape it was sent in.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct IssueModel {
     schema: String,
     table: String,
@@ -144,11 +146,6 @@ impl From<CheckResult> for IssueModel {
 }
 
 type Params = Query<HashMap<String, String>>;
-
-fn connection_name(connection: &str) -> Result<ConnectionName, ApiError> {
-    ConnectionName::parse(connection)
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("no connection named {connection:?} exists")))
-}
 
 fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
     params: &HashMap<String, String>,
@@ -215,19 +212,42 @@ pub fn incident_query(params: &HashMap<String, String>) -> Result<IncidentQuery,
     })
 }
 
+/// A page of a connection's recent incidents, with DQOps' filters and defaults.
+#[utoipa::path(get, path = "/api/incidents/{connectionName}", tag = "incidents",
+    operation_id = "findRecentIncidentsOnConnection",
+    params(
+        ("connectionName" = String, Path, description = "Connection name"),
+        ("months" = Option<u32>, Query, description = "Months back, the current one included (default 3)"),
+        ("open" = Option<bool>, Query, description = "Include open incidents (default true)"),
+        ("acknowledged" = Option<bool>, Query, description = "Include acknowledged incidents (default true)"),
+        ("resolved" = Option<bool>, Query, description = "Include resolved incidents (default false)"),
+        ("muted" = Option<bool>, Query, description = "Include muted incidents (default false)"),
+        ("severity" = Option<u8>, Query, description = "Only this highest severity: 1, 2 or 3"),
+        ("page" = Option<u32>, Query, description = "Page number, from 1"),
+        ("limit" = Option<u32>, Query, description = "Page size (default 50)"),
+        ("filter" = Option<String>, Query, description = "Text searched in the table, check and dimension names"),
+        ("dimension" = Option<String>, Query, description = "Exact quality dimension"),
+        ("category" = Option<String>, Query, description = "Exact check category"),
+        ("order" = Option<String>, Query, description = "table, tablePriority, firstSeen, lastSeen, dataGroup, \
+            qualityDimension, checkName, highestSeverity or failedChecksCount (default)"),
+        ("direction" = Option<String>, Query, description = "asc (default) or desc")),
+    responses(
+        (status = 200, body = [IncidentModel]),
+        (status = 400, description = "A parameter is wrong; `field` names it", body = ApiError),
+        (status = 404, description = "No such connection", body = ApiError)))]
 async fn list(
     State(state): State<AppState>,
     Path(connection): Path<String>,
     Query(params): Params,
 ) -> Result<Json<Vec<IncidentModel>>, ApiError> {
-    let name = connection_name(&connection)?;
+    let name = existing_connection(&connection)?;
     let query = incident_query(&params)?;
     let page = state.incidents.list(&name, &query).await?;
     Ok(Json(page.incidents.into_iter().map(IncidentModel::from).collect()))
 }
 
 fn incident_ref((connection, year, month, id): (String, String, String, String)) -> Result<IncidentRef, ApiError> {
-    let connection = connection_name(&connection)?;
+    let connection = existing_connection(&connection)?;
     let year = year.parse::<i32>().map_err(|_| ApiError::bad_request("year", "must be a whole number"))?;
     let month = match month.parse::<u32>() {
         Ok(month) if (1..=12).contains(&month) => month,
@@ -238,11 +258,35 @@ fn incident_ref((connection, year, month, id): (String, String, String, String))
 
 type IncidentPath = Path<(String, String, String, String)>;
 
+/// One incident.
+#[utoipa::path(get, path = "/api/incidents/{connectionName}/{year}/{month}/{incidentId}", tag = "incidents",
+    operation_id = "getIncident",
+    params(
+        ("connectionName" = String, Path, description = "Connection name"),
+        ("year" = i32, Path, description = "Year the incident was first seen"),
+        ("month" = u32, Path, description = "Month the incident was first seen, 1 to 12"),
+        ("incidentId" = String, Path, description = "Incident id")),
+    responses(
+        (status = 200, body = IncidentModel),
+        (status = 404, description = "No such connection or incident", body = ApiError)))]
 async fn detail(State(state): State<AppState>, Path(path): IncidentPath) -> Result<Json<IncidentModel>, ApiError> {
     let incident = state.incidents.get(&incident_ref(path)?).await?;
     Ok(Json(incident.into()))
 }
 
+/// The check results that joined an incident, newest first.
+#[utoipa::path(get, path = "/api/incidents/{connectionName}/{year}/{month}/{incidentId}/issues", tag = "incidents",
+    operation_id = "getIncidentIssues",
+    params(
+        ("connectionName" = String, Path, description = "Connection name"),
+        ("year" = i32, Path, description = "Year the incident was first seen"),
+        ("month" = u32, Path, description = "Month the incident was first seen, 1 to 12"),
+        ("incidentId" = String, Path, description = "Incident id"),
+        ("page" = Option<u32>, Query, description = "Page number, from 1"),
+        ("limit" = Option<u32>, Query, description = "Page size (default 50)")),
+    responses(
+        (status = 200, body = [IssueModel]),
+        (status = 404, description = "No such connection or incident", body = ApiError)))]
 async fn issues(
     State(state): State<AppState>,
     Path(path): IncidentPath,
@@ -259,6 +303,19 @@ fn api_actor() -> Actor {
     Actor { name: "REST API client".to_owned(), source: ChangeSource::Api }
 }
 
+/// Changes an incident's status and notifies the addresses of the new status.
+#[utoipa::path(post, path = "/api/incidents/{connectionName}/{year}/{month}/{incidentId}/status", tag = "incidents",
+    operation_id = "setIncidentStatus",
+    params(
+        ("connectionName" = String, Path, description = "Connection name"),
+        ("year" = i32, Path, description = "Year the incident was first seen"),
+        ("month" = u32, Path, description = "Month the incident was first seen, 1 to 12"),
+        ("incidentId" = String, Path, description = "Incident id"),
+        ("status" = String, Query, description = "open, acknowledged, resolved or muted")),
+    responses(
+        (status = 204, description = "Changed, or already in that status"),
+        (status = 400, description = "`status` is missing or wrong", body = ApiError),
+        (status = 404, description = "No such connection or incident", body = ApiError)))]
 async fn set_status(
     State(state): State<AppState>,
     Path(path): IncidentPath,
@@ -274,6 +331,19 @@ async fn set_status(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Links an incident to a ticket; an empty `issueUrl` removes the link.
+#[utoipa::path(post, path = "/api/incidents/{connectionName}/{year}/{month}/{incidentId}/issueurl", tag = "incidents",
+    operation_id = "setIncidentIssueUrl",
+    params(
+        ("connectionName" = String, Path, description = "Connection name"),
+        ("year" = i32, Path, description = "Year the incident was first seen"),
+        ("month" = u32, Path, description = "Month the incident was first seen, 1 to 12"),
+        ("incidentId" = String, Path, description = "Incident id"),
+        ("issueUrl" = String, Query, description = "An absolute http(s) URL, or empty")),
+    responses(
+        (status = 204, description = "Saved"),
+        (status = 400, description = "`issueUrl` is missing or wrong", body = ApiError),
+        (status = 404, description = "No such connection or incident", body = ApiError)))]
 async fn set_issue_url(
     State(state): State<AppState>,
     Path(path): IncidentPath,

@@ -1,6 +1,6 @@
 //! Incidents, their issues and their transitions, in SQLite.
 
-use super::{SqliteStorage, corrupt, deliveries::enqueue, grouping_from_row};
+use super::{SqliteStorage, corrupt, defaults_from_row, deliveries::enqueue, grouping_from_row};
 use crate::notifications::NotifyContext;
 use crate::{
     domain::{
@@ -171,16 +171,25 @@ fn push_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a IncidentQuery
     }
 }
 
-/// A connection's id and incident settings, read inside the transaction that acts on them.
+/// A connection's id and incident settings, read inside the transaction that acts on them. The
+/// notification addresses are the effective ones: the global defaults fill each status the
+/// connection leaves unset.
 async fn connection_settings(
     conn: &mut SqliteConnection,
     name: &ConnectionName,
 ) -> StorageResult<Option<(i64, crate::domain::IncidentGrouping)>> {
-    let row = sqlx::query(&format!("SELECT id, {} FROM connections WHERE name = ?", super::GROUPING_COLUMNS))
-        .bind(name.as_str())
-        .fetch_optional(conn)
-        .await?;
-    row.map(|row| Ok((row.try_get("id")?, grouping_from_row(&row)?))).transpose()
+    let sql = format!(
+        "SELECT c.id, {}, {} FROM connections c LEFT JOIN default_notifications d ON d.id = 1 WHERE c.name = ?",
+        super::GROUPING_COLUMNS,
+        super::DEFAULT_COLUMNS
+    );
+    let row = sqlx::query(&sql).bind(name.as_str()).fetch_optional(conn).await?;
+    row.map(|row| {
+        let mut settings = grouping_from_row(&row)?;
+        settings.notification = settings.notification.with_defaults(&defaults_from_row(&row)?);
+        Ok((row.try_get("id")?, settings))
+    })
+    .transpose()
 }
 
 async fn connection_id(conn: &mut SqliteConnection, name: &ConnectionName) -> StorageResult<Option<i64>> {

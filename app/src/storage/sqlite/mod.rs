@@ -124,11 +124,32 @@ fn bind_grouping<'q>(
 
 /// The stored spelling of one status's addresses: NULL when not set.
 fn stored_addresses(grouping: &IncidentGrouping, status: IncidentStatus) -> Option<String> {
-    grouping.notification.for_status(status).map(ToString::to_string)
+    stored(&grouping.notification, status)
+}
+
+fn stored(addresses: &NotificationAddresses, status: IncidentStatus) -> Option<String> {
+    addresses.for_status(status).map(ToString::to_string)
+}
+
+/// The columns of `default_notifications`, which [`defaults_from_row`] reads.
+const DEFAULT_COLUMNS: &str = "opened_addresses, acknowledged_addresses, resolved_addresses, muted_addresses";
+
+fn defaults_from_row(row: &SqliteRow) -> StorageResult<NotificationAddresses> {
+    Ok(NotificationAddresses {
+        opened: addresses_from_row(row, "opened_addresses")?,
+        acknowledged: addresses_from_row(row, "acknowledged_addresses")?,
+        resolved: addresses_from_row(row, "resolved_addresses")?,
+        muted: addresses_from_row(row, "muted_addresses")?,
+    })
 }
 
 #[async_trait]
 impl Storage for SqliteStorage {
+    async fn ping(&self) -> StorageResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     #[tracing::instrument(skip_all)]
     async fn list_connections(&self) -> StorageResult<Vec<Connection>> {
         sqlx::query(&format!("SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY name"))
@@ -171,6 +192,34 @@ impl Storage for SqliteStorage {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(connection = %connection.name))]
+    async fn update_connection(
+        &self,
+        connection: &Connection,
+        grouping: Option<&IncidentGrouping>,
+    ) -> StorageResult<bool> {
+        let mut columns = vec!["provider_type", "description"];
+        if grouping.is_some() {
+            columns.extend(GROUPING_COLUMNS.split(", "));
+        }
+        let assignments = columns.iter().map(|column| format!("{column} = ?")).collect::<Vec<_>>().join(", ");
+        let sql = format!("UPDATE connections SET {assignments}, updated_at = ? WHERE name = ?");
+        let mut query = sqlx::query(&sql).bind(connection.provider_type.as_str()).bind(connection.description.as_str());
+        if let Some(grouping) = grouping {
+            query = bind_grouping(query, grouping);
+        }
+        let result = query.bind(now_millis()).bind(connection.name.as_str()).execute(&self.writer).await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %name))]
+    async fn delete_connection(&self, name: &ConnectionName) -> StorageResult<bool> {
+        // The foreign keys cascade to check results, incidents, transitions, deliveries and attempts.
+        let result =
+            sqlx::query("DELETE FROM connections WHERE name = ?").bind(name.as_str()).execute(&self.writer).await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     #[tracing::instrument(skip_all, fields(connection = %name))]
     async fn update_description(&self, name: &ConnectionName, description: &Description) -> StorageResult<bool> {
         let result = sqlx::query("UPDATE connections SET description = ?, updated_at = ? WHERE name = ?")
@@ -203,6 +252,30 @@ impl Storage for SqliteStorage {
             .execute(&self.writer)
             .await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn default_notifications(&self) -> StorageResult<NotificationAddresses> {
+        let row = sqlx::query(&format!("SELECT {DEFAULT_COLUMNS} FROM default_notifications WHERE id = 1"))
+            .fetch_one(&self.pool)
+            .await?;
+        defaults_from_row(&row)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn save_default_notifications(&self, defaults: &NotificationAddresses) -> StorageResult<()> {
+        sqlx::query(
+            "UPDATE default_notifications SET opened_addresses = ?, acknowledged_addresses = ?, \
+             resolved_addresses = ?, muted_addresses = ?, updated_at = ? WHERE id = 1",
+        )
+        .bind(stored(defaults, IncidentStatus::Open))
+        .bind(stored(defaults, IncidentStatus::Acknowledged))
+        .bind(stored(defaults, IncidentStatus::Resolved))
+        .bind(stored(defaults, IncidentStatus::Muted))
+        .bind(now_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(connection = %connection, results = results.len()))]
