@@ -29,7 +29,7 @@ impl TestApp {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
-    async fn api(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
+    pub async fn api(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
         let response = self.client.request(method, format!("{}{path}", self.origin)).send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
@@ -40,7 +40,7 @@ impl TestApp {
         self.api(reqwest::Method::GET, path).await
     }
 
-    async fn post_empty(&self, path: &str) -> (u16, Value) {
+    pub async fn post_empty(&self, path: &str) -> (u16, Value) {
         self.api(reqwest::Method::POST, path).await
     }
 

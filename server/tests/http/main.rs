@@ -1,5 +1,6 @@
 //! The server as a browser and a script see it: real HTTP on loopback, a fresh SQLite file per test.
 
+mod api;
 mod crash;
 mod incidents;
 mod security;
@@ -19,13 +20,19 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server on a fresh database, with the configuration `adjust` leaves.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: format!("sqlite://{}", dir.path().join("tocsin.db").display()),
         site_root: dir.path().join("site"),
         ..Config::defaults()
     };
+    adjust(&mut config);
     let application = Application::build(&config).await.unwrap();
     let origin = format!("http://{}", application.local_addr());
     tokio::spawn(application.run_until(std::future::pending()));
@@ -34,6 +41,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self._dir.path().join("tocsin.db").display())
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.origin)).send().await.unwrap()
     }
