@@ -142,6 +142,60 @@ impl IncidentSettingsForm {
     }
 }
 
+/// The Global incident notifications form: the four default addresses.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultNotificationsForm {
+    #[serde(default)]
+    pub incident_opened_addresses: String,
+    #[serde(default)]
+    pub incident_acknowledged_addresses: String,
+    #[serde(default)]
+    pub incident_resolved_addresses: String,
+    #[serde(default)]
+    pub incident_muted_addresses: String,
+}
+
+impl DefaultNotificationsForm {
+    pub const FIELDS: &'static [&'static str] = &[
+        "incident_opened_addresses",
+        "incident_acknowledged_addresses",
+        "incident_resolved_addresses",
+        "incident_muted_addresses",
+    ];
+
+    pub fn addresses(&self, status: IncidentStatus) -> &str {
+        match status {
+            IncidentStatus::Open => &self.incident_opened_addresses,
+            IncidentStatus::Acknowledged => &self.incident_acknowledged_addresses,
+            IncidentStatus::Resolved => &self.incident_resolved_addresses,
+            IncidentStatus::Muted => &self.incident_muted_addresses,
+        }
+    }
+
+    pub fn from_addresses(addresses: &NotificationAddresses) -> Self {
+        let show = |status| addresses.for_status(status).map(ToString::to_string).unwrap_or_default();
+        Self {
+            incident_opened_addresses: show(IncidentStatus::Open),
+            incident_acknowledged_addresses: show(IncidentStatus::Acknowledged),
+            incident_resolved_addresses: show(IncidentStatus::Resolved),
+            incident_muted_addresses: show(IncidentStatus::Muted),
+        }
+    }
+
+    /// An empty field means "no default" for that status.
+    pub fn parse(&self) -> Result<NotificationAddresses, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut addresses = NotificationAddresses::default();
+        for status in IncidentStatus::ALL {
+            let parsed = IncidentSettingsForm::parse_addresses(self.addresses(status));
+            if let Some(parsed) = errors.check(IncidentSettingsForm::address_field(status), parsed) {
+                addresses.set(status, parsed);
+            }
+        }
+        if errors.is_empty() { Ok(addresses) } else { Err(errors) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +265,21 @@ mod tests {
         assert_eq!(errors.get("description"), None);
         let ok = ConnectionForm { name: "dwh".into(), provider_type: "duckdb".into(), description: "x".into() };
         assert_eq!(ok.parse().unwrap().provider_type, ProviderType::Duckdb);
+    }
+
+    #[test]
+    fn the_default_notifications_form_names_each_wrong_address() {
+        let form = DefaultNotificationsForm {
+            incident_opened_addresses: "https://a.example/o".into(),
+            incident_muted_addresses: "not a url".into(),
+            ..Default::default()
+        };
+        let errors = form.parse().unwrap_err();
+        assert_eq!(errors.iter().map(|(field, _)| field.to_owned()).collect::<Vec<_>>(), ["incident_muted_addresses"]);
+        let form = DefaultNotificationsForm { incident_muted_addresses: String::new(), ..form };
+        let addresses = form.parse().unwrap();
+        assert_eq!(addresses.opened.unwrap().to_string(), "https://a.example/o");
+        assert_eq!(addresses.muted, None, "an empty field sets no default");
+        assert_eq!(DefaultNotificationsForm::from_addresses(&NotificationAddresses::default()), Default::default());
     }
 }

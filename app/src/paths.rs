@@ -5,6 +5,8 @@ use crate::domain::{ConnectionName, FieldErrors};
 
 pub const SOURCES: &str = "/sources";
 pub const INCIDENTS: &str = "/incidents";
+/// Global incident notifications, at DQOps' address.
+pub const DEFAULT_NOTIFICATIONS: &str = "/definitions/default-notifications";
 /// Present after a successful save made without JavaScript.
 pub const SAVED_PARAM: &str = "saved";
 /// Prefix of the parameters that carry a field's error after a rejected save made without JavaScript.

@@ -111,6 +111,7 @@ fn ConnectionDetails(connection: Connection) -> impl IntoView {
                         name="description"
                         rows="3"
                         maxlength=Description::MAX_LEN
+                        on:input=move |ev| errors.recheck(ConnectionForm::DESCRIPTION, Description::parse(&event_target_value(&ev)))
                         on:change=move |ev| errors.check(ConnectionForm::DESCRIPTION, Description::parse(&event_target_value(&ev)))
                     >
                         {connection.description.as_str().to_owned()}

@@ -36,6 +36,15 @@ impl FormErrors {
         Signal::derive(move || errors.with(|errors| errors.get(field).map(str::to_owned)))
     }
 
+    /// While the user types in a field that shows an error, follows the fix as it is typed: the
+    /// message changes or goes at once, so the page does not shift under the next click (the
+    /// Save button would move away between mouse down and up, and the click would be lost).
+    pub fn recheck<T, E: ToString>(self, field: &'static str, result: Result<T, E>) {
+        if self.0.with_untracked(|errors| errors.get(field).is_some()) {
+            self.check(field, result);
+        }
+    }
+
     /// Shows or clears `field`'s error after the browser checked it with the domain parser.
     pub fn check<T, E: ToString>(self, field: &'static str, result: Result<T, E>) {
         self.0.update(|errors| match result {

@@ -5,16 +5,18 @@ use super::{
     connection::{ConnectionFrame, Tab, connection_name_param, unknown_connection},
     form::{FieldError, FormErrors, Outcome, SaveNotice, error_id, server_message},
     notifications::DeliveryTable,
+    webhooks::WebhookField,
 };
 use crate::{
     domain::{DayCount, GroupingLevel, IncidentStatus, MinimumSeverity},
     forms::IncidentSettingsForm as Form,
+    paths,
     server_fns::{
-        ConnectionSettings, EnableNotificationAddress, RetryNotification, SaveIncidentSettings, SendTestMessage,
-        TestMessage, get_incident_settings, recent_notifications,
+        ConnectionSettings, EnableNotificationAddress, RetryNotification, SaveIncidentSettings, get_incident_settings,
+        recent_notifications,
     },
 };
-use leptos::{html, prelude::*};
+use leptos::prelude::*;
 use leptos_meta::Title;
 
 const FIELDS: &[&str] = &[
@@ -65,6 +67,14 @@ fn input_name(field: &str) -> String {
     format!("form[{field}]")
 }
 
+/// What an empty address field stands for: the global default, or nobody.
+fn inherited_placeholder(settings: &ConnectionSettings, status: IncidentStatus) -> String {
+    match settings.defaults.for_status(status) {
+        Some(addresses) if !addresses.is_empty() => format!("Global default: {addresses}"),
+        _ => "https://hooks.slack.com/services/…".to_owned(),
+    }
+}
+
 #[component]
 fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
     let save = ServerAction::<SaveIncidentSettings>::new();
@@ -84,6 +94,7 @@ fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
                 value=value
                 aria-invalid=move || message.get().is_some().to_string()
                 aria-describedby=error_id(field)
+                on:input=move |ev| errors.recheck(field, DayCount::parse(&event_target_value(&ev)))
                 on:change=move |ev| errors.check(field, DayCount::parse(&event_target_value(&ev)))
             />
         }
@@ -165,11 +176,19 @@ fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
                 <p class="hint">
                     "One webhook URL, or several separated by commas. Each must be an absolute http:// or https:// URL."
                 </p>
+                <p class="hint">
+                    "An empty field uses the "
+                    <a href=paths::DEFAULT_NOTIFICATIONS>"global default"</a>
+                    ", shown greyed in it."
+                </p>
                 {IncidentStatus::ALL
                     .into_iter()
                     .map(|status| {
                         let connection = settings.connection.name.to_string();
-                        view! { <WebhookField connection status errors value=saved.addresses(status).to_owned()/> }
+                        let placeholder = inherited_placeholder(&settings, status);
+                        view! {
+                            <WebhookField connection status errors value=saved.addresses(status).to_owned() placeholder/>
+                        }
                     })
                     .collect_view()}
             </section>
@@ -180,88 +199,6 @@ fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
             </div>
         </ActionForm>
         <RecentNotifications connection=connection_name save/>
-    }
-}
-
-#[component]
-fn WebhookField(connection: String, status: IncidentStatus, errors: FormErrors, value: String) -> impl IntoView {
-    let input = NodeRef::<html::Input>::new();
-    let test = ServerAction::<SendTestMessage>::new();
-    let send_test = move |_| {
-        let addresses = input.get().map(|input| input.value()).unwrap_or_default();
-        test.dispatch(SendTestMessage {
-            connection: connection.clone(),
-            status: status.as_str().to_owned(),
-            addresses,
-        });
-    };
-    let field = Form::address_field(status);
-    let label = match status {
-        IncidentStatus::Open => "A new incident was opened (detected)",
-        IncidentStatus::Acknowledged => "An incident was acknowledged",
-        IncidentStatus::Resolved => "An incident was resolved",
-        IncidentStatus::Muted => "An incident was muted",
-    };
-    let id = format!("webhook-{status}");
-    let message = errors.message(field);
-    view! {
-        <div class="field">
-            <label for=id.clone()>{label}</label>
-            <div class="with-button">
-            <input
-                id=id
-                node_ref=input
-                name=input_name(field)
-                type="text"
-                class="wide"
-                value=value
-                placeholder="https://hooks.slack.com/services/…"
-                autocomplete="off"
-                spellcheck="false"
-                aria-invalid=move || message.get().is_some().to_string()
-                aria-describedby=error_id(field)
-                on:change=move |ev| errors.check(field, Form::parse_addresses(&event_target_value(&ev)))
-            />
-            <button type="button" class="test-button" on:click=send_test disabled=move || test.pending().get()>
-                "Send test message"
-            </button>
-            </div>
-            <FieldError errors field/>
-            <TestResult test/>
-        </div>
-    }
-}
-
-/// What the last test message did, under its field.
-#[component]
-fn TestResult(test: ServerAction<SendTestMessage>) -> impl IntoView {
-    move || {
-        if test.pending().get() {
-            return view! { <p class="test-result" role="status">"Sending a test message…"</p> }.into_any();
-        }
-        match test.value().get() {
-            None => ().into_any(),
-            Some(Ok(TestMessage::Invalid(reason))) => {
-                view! { <p class="test-result failed" role="status">{format!("No test message sent: {reason}")}</p> }
-                    .into_any()
-            }
-            Some(Ok(TestMessage::Sent(outcomes))) => view! {
-                <ul class="test-result" role="status">
-                    {outcomes
-                        .into_iter()
-                        .map(|outcome| {
-                            let (class, verdict) =
-                                if outcome.delivered { ("delivered", "delivered") } else { ("failed", "not delivered") };
-                            view! { <li class=class>{format!("{}: {verdict} ({})", outcome.address, outcome.detail)}</li> }
-                        })
-                        .collect_view()}
-                </ul>
-            }
-            .into_any(),
-            Some(Err(error)) => {
-                view! { <p class="test-result failed" role="status">{server_message(&error)}</p> }.into_any()
-            }
-        }
     }
 }
 

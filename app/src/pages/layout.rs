@@ -12,6 +12,7 @@ pub fn Header() -> impl IntoView {
             <nav aria-label="Main">
                 <A href=paths::SOURCES>"Data Sources"</A>
                 <A href=paths::INCIDENTS>"Incidents"</A>
+                <A href=paths::DEFAULT_NOTIFICATIONS>"Global notifications"</A>
             </nav>
         </header>
     }

@@ -1,6 +1,7 @@
 //! Every page of the web UI, the HTML shell they render in, and the route table.
 
 mod connection;
+mod default_notifications;
 mod form;
 mod incident_detail;
 mod incident_list;
@@ -11,6 +12,7 @@ mod not_found;
 mod notifications;
 mod sources;
 mod triage;
+mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -73,6 +75,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/incidents") view=incidents::IncidentsPage ssr=SsrMode::Async/>
+                    <Route
+                        path=path!("/definitions/default-notifications")
+                        view=default_notifications::DefaultNotificationsPage
+                        ssr=SsrMode::Async
+                    />
                     <Route
                         path=path!("/incidents/:connection")
                         view=incident_list::IncidentListPage

@@ -101,6 +101,7 @@ fn AddConnection(create: ServerAction<CreateConnection>) -> impl IntoView {
                         autocomplete="off"
                         aria-invalid=move || name_error.get().is_some().to_string()
                         aria-describedby=error_id(ConnectionForm::NAME)
+                        on:input=move |ev| errors.recheck(ConnectionForm::NAME, ConnectionName::parse(&event_target_value(&ev)))
                         on:change=move |ev| errors.check(ConnectionForm::NAME, ConnectionName::parse(&event_target_value(&ev)))
                     />
                     <p class="hint">"Letters, digits, '_', '-' and '.'; at most 200 characters."</p>
@@ -123,6 +124,7 @@ fn AddConnection(create: ServerAction<CreateConnection>) -> impl IntoView {
                         name="form[description]"
                         rows="2"
                         maxlength=Description::MAX_LEN
+                        on:input=move |ev| errors.recheck(ConnectionForm::DESCRIPTION, Description::parse(&event_target_value(&ev)))
                         on:change=move |ev| errors.check(ConnectionForm::DESCRIPTION, Description::parse(&event_target_value(&ev)))
                     ></textarea>
                     <FieldError errors field=ConnectionForm::DESCRIPTION/>

@@ -8,7 +8,7 @@ pub use incidents::*;
 pub use notifications::*;
 
 use crate::{
-    domain::{Connection, FieldErrors, IncidentGrouping},
+    domain::{Connection, FieldErrors, IncidentGrouping, NotificationAddresses},
     forms::{ConnectionForm, IncidentSettingsForm},
 };
 use leptos::prelude::*;
@@ -21,11 +21,13 @@ pub enum FormOutcome {
     Rejected(FieldErrors),
 }
 
-/// A connection with its incident grouping and notification settings.
+/// A connection with its incident grouping and notification settings, and the global default
+/// addresses that apply where it sets none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionSettings {
     pub connection: Connection,
     pub grouping: IncidentGrouping,
+    pub defaults: NotificationAddresses,
 }
 
 #[server(prefix = "/rpc", endpoint = "list_connections")]
@@ -87,7 +89,8 @@ pub async fn get_incident_settings(connection: String) -> Result<Option<Connecti
         return Ok(None);
     };
     let grouping = connections.incident_grouping(&name).await.map_err(ssr::server_error)?;
-    Ok(Some(ConnectionSettings { connection, grouping }))
+    let defaults = ssr::state()?.notifications.defaults().await.map_err(ssr::server_error)?;
+    Ok(Some(ConnectionSettings { connection, grouping, defaults }))
 }
 
 #[server(prefix = "/rpc", endpoint = "save_incident_settings")]
@@ -102,12 +105,7 @@ pub async fn save_incident_settings(
         Err(errors) => return Ok(ssr::rejected(&page, errors)),
     };
     let state = ssr::state()?;
-    let refused = state.notifications.refused_addresses(&grouping.notification);
-    if !refused.is_empty() {
-        let mut errors = FieldErrors::new();
-        for (status, reason) in refused {
-            errors.add(IncidentSettingsForm::address_field(status), reason);
-        }
+    if let Some(errors) = ssr::refused(&state, &grouping.notification) {
         return Ok(ssr::rejected(&page, errors));
     }
     state.connections.save_incident_grouping(&name, &grouping).await.map_err(ssr::server_error)?;
@@ -157,6 +155,19 @@ pub(crate) mod ssr {
             }
             other => ServerFnError::new(other.to_string()),
         }
+    }
+
+    /// The address fields the outbound policy refuses, if any, with the reason for each.
+    pub fn refused(state: &AppState, addresses: &crate::domain::NotificationAddresses) -> Option<FieldErrors> {
+        let refused = state.notifications.refused_addresses(addresses);
+        if refused.is_empty() {
+            return None;
+        }
+        let mut errors = FieldErrors::new();
+        for (status, reason) in refused {
+            errors.add(crate::forms::IncidentSettingsForm::address_field(status), reason);
+        }
+        Some(errors)
     }
 
     /// True when the browser posted the form itself (JavaScript off) and expects a page back.

@@ -3,7 +3,10 @@
 use super::FormOutcome;
 #[cfg(feature = "ssr")]
 use super::ssr;
-use crate::domain::{Delivery, TestOutcome};
+use crate::{
+    domain::{Delivery, NotificationAddresses, TestOutcome},
+    forms::DefaultNotificationsForm,
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -16,14 +19,16 @@ pub enum TestMessage {
 }
 
 /// Sends a sample notification for `status` to the addresses typed in the field (not necessarily
-/// saved yet), through the same client and policy as real notifications.
+/// saved yet), through the same client and policy as real notifications. An empty `connection`
+/// stands for the global defaults; the sample then names a sample connection.
 #[server(prefix = "/rpc", endpoint = "send_test_message")]
 pub async fn send_test_message(
     connection: String,
     status: String,
     addresses: String,
 ) -> Result<TestMessage, ServerFnError> {
-    let name = ssr::connection_name(&connection)?;
+    let global = connection.is_empty();
+    let name = ssr::connection_name(if global { "sample_connection" } else { &connection })?;
     let status = status.parse::<crate::domain::IncidentStatus>().map_err(|e| ServerFnError::new(e.to_string()))?;
     let addresses = match crate::domain::WebhookAddresses::parse(&addresses) {
         Ok(addresses) if addresses.is_empty() => return Ok(TestMessage::Invalid("enter a webhook URL first".into())),
@@ -31,8 +36,30 @@ pub async fn send_test_message(
         Err(error) => return Ok(TestMessage::Invalid(error.to_string())),
     };
     let state = ssr::state()?;
-    state.connections.get(&name).await.map_err(ssr::server_error)?;
+    if !global {
+        state.connections.get(&name).await.map_err(ssr::server_error)?;
+    }
     Ok(TestMessage::Sent(state.notifications.send_test(&name, status, &addresses).await))
+}
+
+#[server(prefix = "/rpc", endpoint = "get_default_notifications")]
+pub async fn get_default_notifications() -> Result<NotificationAddresses, ServerFnError> {
+    ssr::state()?.notifications.defaults().await.map_err(ssr::server_error)
+}
+
+#[server(prefix = "/rpc", endpoint = "save_default_notifications")]
+pub async fn save_default_notifications(form: DefaultNotificationsForm) -> Result<FormOutcome, ServerFnError> {
+    let page = crate::paths::DEFAULT_NOTIFICATIONS;
+    let defaults = match form.parse() {
+        Ok(defaults) => defaults,
+        Err(errors) => return Ok(ssr::rejected(page, errors)),
+    };
+    let state = ssr::state()?;
+    if let Some(errors) = ssr::refused(&state, &defaults) {
+        return Ok(ssr::rejected(page, errors));
+    }
+    state.notifications.save_defaults(&defaults).await.map_err(ssr::server_error)?;
+    Ok(ssr::saved(page))
 }
 
 #[server(prefix = "/rpc", endpoint = "recent_notifications")]

@@ -279,7 +279,9 @@ async fn every_error_names_its_problem_and_changes_nothing() {
 
     let grouping = "/api/connections/dwh/incidentgrouping";
     let huge = json!({"grouping_level": "table", "padding": "x".repeat(70 * 1024)}).to_string();
-    let cases: Vec<(Method, &str, Option<String>, u16, Option<&str>, &str)> = vec![
+    // method, path, body, then the status, `field` and (the start of) `error` expected.
+    type Case<'a> = (Method, &'a str, Option<String>, u16, Option<&'a str>, &'a str);
+    let cases: Vec<Case> = vec![
         (Method::GET, "/api/connections/nope/incidentgrouping", None, 404, None, "no connection named \"nope\" exists"),
         (Method::PUT, "/api/connections/nope/incidentgrouping", Some("{}".into()), 404, None, "no connection named"),
         (Method::GET, "/api/connections/nope", None, 404, None, "no connection named"),
@@ -477,10 +479,13 @@ async fn unknown_keys_are_accepted_and_ignored() {
     assert_eq!(stored["incident_notification"], json!({"incident_opened_addresses": "https://a.example/o"}));
 }
 
+/// What a receiver saw: each request's path and JSON body.
+type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+
 /// A receiver on loopback that records the path of every request.
-async fn recording_receiver() -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
+async fn recording_receiver() -> (String, Seen) {
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = |State(seen): State<Arc<Mutex<Vec<(String, Value)>>>>, uri: Uri, body: Bytes| async move {
+    let record = |State(seen): State<Seen>, uri: Uri, body: Bytes| async move {
         let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
         seen.lock().unwrap().push((uri.path().to_owned(), body));
         "ok"
@@ -493,7 +498,7 @@ async fn recording_receiver() -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
 }
 
 /// Waits until the receiver has seen `expected` paths (and a little longer, to catch extras).
-async fn received(seen: &Arc<Mutex<Vec<(String, Value)>>>, expected: usize) -> Vec<(String, Value)> {
+async fn received(seen: &Seen, expected: usize) -> Vec<(String, Value)> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen.lock().unwrap().len() < expected && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
