@@ -72,6 +72,8 @@ pub struct Delivery {
     pub created_at: Timestamp,
     /// The address was disabled after the receiver said the webhook is gone.
     pub address_disabled: bool,
+    /// What routed the notification to this address; `None` for deliveries recorded before routing.
+    pub route: Option<super::RouteSource>,
     pub history: Vec<DeliveryAttempt>,
 }
 

@@ -7,6 +7,7 @@ mod delivery;
 mod field_errors;
 mod grouping;
 mod incident;
+mod routing;
 mod time;
 mod webhook;
 
@@ -18,6 +19,10 @@ pub use grouping::{DayCount, DayCountError, GroupingLevel, IncidentGrouping, Min
 pub use incident::{
     Actor, ChangeSource, ConnectionIncidentCounts, Incident, IncidentOrder, IncidentPage, IncidentQuery,
     IncidentStatus, SeverityCounts, StatusChange,
+};
+pub use routing::{
+    FilterName, FilterOwner, FilterScope, FilteredNotification, IncidentFacts, NotificationFilter, Route, RouteSource,
+    Routing, SearchPattern, TextError, parse_exact, parse_message,
 };
 pub use time::{MILLIS_PER_DAY, Timestamp};
 pub use webhook::{NotificationAddresses, WebhookAddresses, WebhookUrl};

@@ -8,7 +8,7 @@ mod slack;
 pub use dqops::dqops_message;
 pub use slack::slack_message;
 
-use crate::domain::{Incident, IncidentGrouping, IncidentStatus, Timestamp, WebhookUrl};
+use crate::domain::{Incident, IncidentStatus, Timestamp, WebhookUrl};
 use serde::{Deserialize, Serialize};
 
 /// The body a webhook receives.
@@ -69,15 +69,6 @@ pub struct NotifyContext {
     pub links: Links,
     /// Hosts whose URLs get Slack messages (`hooks.slack.com` unless configured).
     pub slack_hosts: Vec<String>,
-}
-
-impl NotifyContext {
-    /// The addresses notified when an incident of a connection with `settings` enters `status`;
-    /// `settings` carries the effective addresses (the global defaults merged in by storage).
-    /// (Filtered notifications will route here.)
-    pub fn addresses_for(&self, settings: &IncidentGrouping, status: IncidentStatus) -> Vec<WebhookUrl> {
-        settings.notification.for_status(status).map(|addresses| addresses.urls().to_vec()).unwrap_or_default()
-    }
 }
 
 /// One notification: the incident as it stood at the transition, and the status it entered.

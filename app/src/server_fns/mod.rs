@@ -108,7 +108,7 @@ pub async fn save_incident_settings(
     if let Some(errors) = ssr::refused(&state, &grouping.notification) {
         return Ok(ssr::rejected(&page, errors));
     }
-    state.connections.save_incident_grouping(&name, &grouping).await.map_err(ssr::server_error)?;
+    state.connections.save_incident_grouping(&name, &grouping, None).await.map_err(ssr::server_error)?;
     Ok(ssr::saved(&page))
 }
 

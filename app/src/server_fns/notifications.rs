@@ -58,7 +58,7 @@ pub async fn save_default_notifications(form: DefaultNotificationsForm) -> Resul
     if let Some(errors) = ssr::refused(&state, &defaults) {
         return Ok(ssr::rejected(page, errors));
     }
-    state.notifications.save_defaults(&defaults).await.map_err(ssr::server_error)?;
+    state.notifications.save_defaults(&defaults, None).await.map_err(ssr::server_error)?;
     Ok(ssr::saved(page))
 }
 

@@ -2,7 +2,7 @@
 
 use super::{ServiceError, ServiceResult};
 use crate::{
-    domain::{Connection, ConnectionName, Description, IncidentGrouping, NewConnection},
+    domain::{Connection, ConnectionName, Description, FilteredNotification, IncidentGrouping, NewConnection},
     storage::{Storage, StorageError},
 };
 use std::sync::Arc;
@@ -82,18 +82,26 @@ impl ConnectionService {
         self.storage.incident_grouping(name).await?.ok_or_else(|| ServiceError::ConnectionNotFound(name.clone()))
     }
 
+    /// Replaces the incident settings; with `filters`, the connection's filtered notifications too.
     #[tracing::instrument(skip_all, fields(connection = %name))]
     pub async fn save_incident_grouping(
         &self,
         name: &ConnectionName,
         grouping: &IncidentGrouping,
+        filters: Option<&[FilteredNotification]>,
     ) -> ServiceResult<()> {
-        match self.storage.save_incident_grouping(name, grouping).await? {
-            true => {
+        match self.storage.save_incident_grouping(name, grouping, filters).await {
+            Ok(true) => {
                 tracing::info!(level = grouping.grouping_level.as_str(), "incident settings saved");
                 Ok(())
             }
-            false => Err(ServiceError::ConnectionNotFound(name.clone())),
+            Ok(false) => Err(ServiceError::ConnectionNotFound(name.clone())),
+            Err(StorageError::Conflict) => Err(duplicate_filter_names()),
+            Err(error) => Err(error.into()),
         }
     }
+}
+
+pub(super) fn duplicate_filter_names() -> ServiceError {
+    ServiceError::Invalid("two filtered notifications have the same name".to_owned())
 }

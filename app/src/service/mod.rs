@@ -20,6 +20,10 @@ pub enum ServiceError {
     IncidentNotFound(String),
     #[error("a connection named \"{0}\" already exists")]
     ConnectionExists(ConnectionName),
+    #[error("no filtered notification named \"{0}\" exists")]
+    FilterNotFound(String),
+    #[error("a filtered notification named \"{0}\" already exists")]
+    FilterExists(String),
     /// The request makes no sense in the current state; the message says why.
     #[error("{0}")]
     Invalid(String),

@@ -5,11 +5,11 @@ use super::{Clock, ServiceError, ServiceResult, system_clock};
 use crate::{
     delivery::{Outbound, Verdict, classify},
     domain::{
-        CheckType, ConnectionName, Delivery, Incident, IncidentStatus, NotificationAddresses, Severity, TestOutcome,
-        Timestamp, WebhookAddresses, WebhookUrl,
+        CheckType, ConnectionName, Delivery, FilterName, FilterOwner, FilteredNotification, Incident, IncidentStatus,
+        NotificationAddresses, Severity, TestOutcome, Timestamp, WebhookAddresses, WebhookUrl,
     },
     notifications::{Format, Notification, NotifyContext, render},
-    storage::Storage,
+    storage::{FilterWrite, Storage, StorageError},
 };
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -92,11 +92,52 @@ impl NotificationService {
         Ok(self.storage.default_notifications().await?)
     }
 
+    /// Replaces the global default addresses; with `filters`, the global filtered notifications too.
     #[tracing::instrument(skip_all)]
-    pub async fn save_defaults(&self, defaults: &NotificationAddresses) -> ServiceResult<()> {
-        self.storage.save_default_notifications(defaults).await?;
-        tracing::info!("global default notification addresses saved");
-        Ok(())
+    pub async fn save_defaults(
+        &self,
+        defaults: &NotificationAddresses,
+        filters: Option<&[FilteredNotification]>,
+    ) -> ServiceResult<()> {
+        match self.storage.save_default_notifications(defaults, filters).await {
+            Ok(()) => {
+                tracing::info!("global default notification addresses saved");
+                Ok(())
+            }
+            Err(StorageError::Conflict) => Err(super::connections::duplicate_filter_names()),
+            Err(error) => Err(error.into()),
+        }
+    }
+    /// The filtered notifications of a connection, or the global ones, in stored order.
+    pub async fn filters(&self, owner: &FilterOwner) -> ServiceResult<Vec<FilteredNotification>> {
+        self.storage.filters(owner).await?.ok_or_else(|| owner_not_found(owner))
+    }
+
+    #[tracing::instrument(skip_all, fields(filter = %filter.name))]
+    pub async fn create_filter(&self, owner: &FilterOwner, filter: &FilteredNotification) -> ServiceResult<()> {
+        let written = self.storage.create_filter(owner, filter).await?;
+        filter_written(owner, &filter.name, written)
+    }
+
+    /// Replaces the filter `name` with `filter`, which may rename it.
+    #[tracing::instrument(skip_all, fields(filter = %name))]
+    pub async fn update_filter(
+        &self,
+        owner: &FilterOwner,
+        name: &FilterName,
+        filter: &FilteredNotification,
+    ) -> ServiceResult<()> {
+        let written = self.storage.update_filter(owner, name, filter).await?;
+        filter_written(owner, &filter.name, written)
+    }
+
+    /// Deletes the filter `name`; one that is not there is not an error (as in DQOps).
+    #[tracing::instrument(skip_all, fields(filter = %name))]
+    pub async fn delete_filter(&self, owner: &FilterOwner, name: &FilterName) -> ServiceResult<()> {
+        match self.storage.delete_filter(owner, name).await? {
+            FilterWrite::OwnerNotFound => Err(owner_not_found(owner)),
+            _ => Ok(()),
+        }
     }
 
     pub async fn recent(&self, connection: &ConnectionName, limit: u32) -> ServiceResult<Vec<Delivery>> {
@@ -124,6 +165,23 @@ impl NotificationService {
         } else {
             Err(ServiceError::Invalid("this address is not disabled".to_owned()))
         }
+    }
+}
+
+fn owner_not_found(owner: &FilterOwner) -> ServiceError {
+    match owner {
+        FilterOwner::Connection(name) => ServiceError::ConnectionNotFound(name.clone()),
+        // The global filters always exist.
+        FilterOwner::Global => ServiceError::Internal(anyhow::anyhow!("the global filters were not found")),
+    }
+}
+
+fn filter_written(owner: &FilterOwner, name: &FilterName, written: FilterWrite) -> ServiceResult<()> {
+    match written {
+        FilterWrite::Done => Ok(()),
+        FilterWrite::OwnerNotFound => Err(owner_not_found(owner)),
+        FilterWrite::FilterNotFound => Err(ServiceError::FilterNotFound(name.to_string())),
+        FilterWrite::NameTaken => Err(ServiceError::FilterExists(name.to_string())),
     }
 }
 

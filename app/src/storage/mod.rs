@@ -6,9 +6,9 @@ mod sqlite;
 pub use sqlite::SqliteStorage;
 
 use crate::domain::{
-    Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Delivery, Description, Incident,
-    IncidentGrouping, IncidentPage, IncidentQuery, IncidentStatus, NewConnection, NotificationAddresses, StatusChange,
-    Timestamp,
+    Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Delivery, Description, FilterName,
+    FilterOwner, FilteredNotification, Incident, IncidentGrouping, IncidentPage, IncidentQuery, IncidentStatus,
+    NewConnection, NotificationAddresses, StatusChange, Timestamp,
 };
 use crate::notifications::{Format, NotifyContext};
 use async_trait::async_trait;
@@ -60,14 +60,40 @@ pub trait Storage: Send + Sync + 'static {
 
     async fn incident_grouping(&self, name: &ConnectionName) -> StorageResult<Option<IncidentGrouping>>;
 
-    /// Replaces the connection's incident settings as a whole. Returns false when the connection does not exist.
-    async fn save_incident_grouping(&self, name: &ConnectionName, grouping: &IncidentGrouping) -> StorageResult<bool>;
+    /// Replaces the connection's incident settings as a whole, and with `filters` its filtered
+    /// notifications too, in one transaction. Returns false when the connection does not exist.
+    async fn save_incident_grouping(
+        &self,
+        name: &ConnectionName,
+        grouping: &IncidentGrouping,
+        filters: Option<&[FilteredNotification]>,
+    ) -> StorageResult<bool>;
+
+    /// The filtered notifications of `owner`, in stored order; `None` when the connection does not exist.
+    async fn filters(&self, owner: &FilterOwner) -> StorageResult<Option<Vec<FilteredNotification>>>;
+
+    async fn create_filter(&self, owner: &FilterOwner, filter: &FilteredNotification) -> StorageResult<FilterWrite>;
+
+    /// Replaces the filter `name` with `filter`, which may carry a new name.
+    async fn update_filter(
+        &self,
+        owner: &FilterOwner,
+        name: &FilterName,
+        filter: &FilteredNotification,
+    ) -> StorageResult<FilterWrite>;
+
+    async fn delete_filter(&self, owner: &FilterOwner, name: &FilterName) -> StorageResult<FilterWrite>;
 
     /// The global default notification addresses.
     async fn default_notifications(&self) -> StorageResult<NotificationAddresses>;
 
-    /// Replaces the global default notification addresses as a whole.
-    async fn save_default_notifications(&self, defaults: &NotificationAddresses) -> StorageResult<()>;
+    /// Replaces the global default notification addresses as a whole, and with `filters` the
+    /// global filtered notifications too, in one transaction.
+    async fn save_default_notifications(
+        &self,
+        defaults: &NotificationAddresses,
+        filters: Option<&[FilteredNotification]>,
+    ) -> StorageResult<()>;
 
     /// Stores a batch of check results and groups the eligible ones into incidents under the
     /// connection's settings, all in one transaction: the incidents it opens are written with
@@ -173,6 +199,18 @@ pub struct IngestOutcome {
     pub updated: u32,
     /// How many notifications the opened incidents queued.
     pub deliveries: u32,
+}
+
+/// What writing a filtered notification did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterWrite {
+    Done,
+    /// The connection does not exist.
+    OwnerNotFound,
+    /// No filter has the name to update or delete.
+    FilterNotFound,
+    /// Another filter of the same owner has the name.
+    NameTaken,
 }
 
 /// What a status change did.

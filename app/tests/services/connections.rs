@@ -75,7 +75,7 @@ async fn saved_incident_settings_survive_reopening_the_database() {
     let db = TestDb::new();
     let service = db.connections().await;
     service.create(new_connection("dwh")).await.unwrap();
-    service.save_incident_grouping(&name("dwh"), &customised()).await.unwrap();
+    service.save_incident_grouping(&name("dwh"), &customised(), None).await.unwrap();
     drop(service);
 
     let reopened = db.connections().await;
@@ -91,7 +91,7 @@ async fn settings_of_one_connection_do_not_touch_another() {
     let service = db.connections().await;
     service.create(new_connection("one")).await.unwrap();
     service.create(new_connection("two")).await.unwrap();
-    service.save_incident_grouping(&name("one"), &customised()).await.unwrap();
+    service.save_incident_grouping(&name("one"), &customised(), None).await.unwrap();
     assert_eq!(service.incident_grouping(&name("two")).await.unwrap(), IncidentGrouping::default());
 }
 
@@ -103,7 +103,7 @@ async fn unknown_connections_are_reported_as_not_found() {
     assert!(matches!(service.get(&missing).await, Err(ServiceError::ConnectionNotFound(_))));
     assert!(matches!(service.incident_grouping(&missing).await, Err(ServiceError::ConnectionNotFound(_))));
     assert!(matches!(
-        service.save_incident_grouping(&missing, &customised()).await,
+        service.save_incident_grouping(&missing, &customised(), None).await,
         Err(ServiceError::ConnectionNotFound(_))
     ));
     assert!(matches!(

@@ -65,7 +65,7 @@ async fn harness_with(
         let list = addresses(&receiver, status).map(|text| WebhookAddresses::parse(&text).unwrap());
         settings.notification.set(status, list);
     }
-    connections.save_incident_grouping(&name("dwh"), &settings).await.unwrap();
+    connections.save_incident_grouping(&name("dwh"), &settings, None).await.unwrap();
     let clock = TestClock::at(crate::incidents::at_day(0));
     let storage = db.storage().await;
     let incidents = clock.service(storage.clone());

@@ -51,7 +51,7 @@ async fn setup(settings: IncidentGrouping) -> Setup {
     let db = TestDb::new();
     let connections = db.connections().await;
     connections.create(new_connection("dwh")).await.unwrap();
-    connections.save_incident_grouping(&name("dwh"), &settings).await.unwrap();
+    connections.save_incident_grouping(&name("dwh"), &settings, None).await.unwrap();
     let clock = TestClock::at(at_day(0));
     let incidents = clock.service(db.storage().await);
     Setup { _db: db, clock, incidents }

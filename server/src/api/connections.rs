@@ -5,10 +5,13 @@ use super::{
     ApiError,
     body::JsonBody,
     existing_connection,
-    specs::{IncidentGroupingSpec, check_policy},
+    specs::{IncidentGroupingSpec, check_filters_policy, check_policy},
 };
 use app::{
-    domain::{Connection, ConnectionName, Description, IncidentGrouping, NewConnection, ProviderType},
+    domain::{
+        Connection, ConnectionName, Description, FilterOwner, FilteredNotification, IncidentGrouping, NewConnection,
+        ProviderType,
+    },
     state::AppState,
 };
 use axum::{
@@ -108,10 +111,19 @@ fn same_name(body: Option<&str>, path: &ConnectionName) -> Result<(), ApiError> 
     }
 }
 
-fn grouping(state: &AppState, spec: Option<&IncidentGroupingSpec>, prefix: &str) -> Result<IncidentGrouping, ApiError> {
-    let grouping = spec.map(|spec| spec.to_domain(prefix)).transpose()?.unwrap_or_default();
+/// The incident settings and filtered notifications of `spec` (DQOps' defaults and no filters
+/// when absent), every address checked against the outbound policy.
+fn grouping(
+    state: &AppState,
+    spec: Option<&IncidentGroupingSpec>,
+    prefix: &str,
+) -> Result<(IncidentGrouping, Vec<FilteredNotification>), ApiError> {
+    let Some(spec) = spec else { return Ok((IncidentGrouping::default(), Vec::new())) };
+    let grouping = spec.to_domain(prefix)?;
+    let filters = spec.filters(prefix)?;
     check_policy(state, &grouping.notification, &format!("{prefix}incident_notification."))?;
-    Ok(grouping)
+    check_filters_policy(state, &filters, &format!("{prefix}incident_notification."))?;
+    Ok((grouping, filters))
 }
 
 /// Every connection, by name.
@@ -134,12 +146,13 @@ async fn get_connection(
     let name = existing_connection(&connection)?;
     let found = state.connections.get(&name).await?;
     let grouping = state.connections.incident_grouping(&name).await?;
+    let filters = state.notifications.filters(&FilterOwner::Connection(name.clone())).await?;
     Ok(Json(ConnectionSpecificationModel {
         connection_name: found.name.to_string(),
         spec: ConnectionSpec {
             provider_type: Some(found.provider_type.as_str().to_owned()),
             description: description(&found.description),
-            incident_grouping: Some(IncidentGroupingSpec::from_domain(&grouping)),
+            incident_grouping: Some(IncidentGroupingSpec::from_domain(&grouping, &filters)),
         },
         can_edit: true,
     }))
@@ -163,8 +176,11 @@ async fn create_connection(
     let provider_type = provider_type(spec.provider_type.as_deref(), "provider_type")?
         .ok_or_else(|| ApiError::bad_request("provider_type", "is required"))?;
     let description = parse_description(spec.description.as_deref())?.unwrap_or_default();
-    let grouping = grouping(&state, spec.incident_grouping.as_ref(), "incident_grouping.")?;
-    state.connections.create_with(NewConnection { name, provider_type, description }, &grouping).await?;
+    let (grouping, filters) = grouping(&state, spec.incident_grouping.as_ref(), "incident_grouping.")?;
+    let name = state.connections.create_with(NewConnection { name, provider_type, description }, &grouping).await?.name;
+    if !filters.is_empty() {
+        state.connections.save_incident_grouping(&name, &grouping, Some(&filters)).await?;
+    }
     Ok(StatusCode::CREATED)
 }
 
@@ -185,14 +201,15 @@ async fn update_connection(
     let name = existing_connection(&connection)?;
     let provider_type = provider_type(spec.provider_type.as_deref(), "provider_type")?;
     let description = parse_description(spec.description.as_deref())?;
-    let grouping = grouping(&state, spec.incident_grouping.as_ref(), "incident_grouping.")?;
+    let (grouping, filters) = grouping(&state, spec.incident_grouping.as_ref(), "incident_grouping.")?;
     let stored = state.connections.get(&name).await?;
     let updated = Connection {
         name,
         provider_type: provider_type.unwrap_or(stored.provider_type),
         description: description.unwrap_or(stored.description),
     };
-    state.connections.update(&updated, Some(&grouping)).await?;
+    state.connections.update(&updated, None).await?;
+    state.connections.save_incident_grouping(&updated.name, &grouping, Some(&filters)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -286,8 +303,10 @@ async fn get_incident_grouping(
     State(state): State<AppState>,
     Path(connection): Path<String>,
 ) -> Result<Json<IncidentGroupingSpec>, ApiError> {
-    let grouping = state.connections.incident_grouping(&existing_connection(&connection)?).await?;
-    Ok(Json(IncidentGroupingSpec::from_domain(&grouping)))
+    let name = existing_connection(&connection)?;
+    let grouping = state.connections.incident_grouping(&name).await?;
+    let filters = state.notifications.filters(&FilterOwner::Connection(name)).await?;
+    Ok(Json(IncidentGroupingSpec::from_domain(&grouping, &filters)))
 }
 
 /// Replaces a connection's incident grouping and notification settings as a whole: an absent
@@ -307,7 +326,7 @@ async fn update_incident_grouping(
     JsonBody(spec): JsonBody<IncidentGroupingSpec>,
 ) -> Result<StatusCode, ApiError> {
     let name = existing_connection(&connection)?;
-    let grouping = grouping(&state, Some(&spec), "")?;
-    state.connections.save_incident_grouping(&name, &grouping).await?;
+    let (grouping, filters) = grouping(&state, Some(&spec), "")?;
+    state.connections.save_incident_grouping(&name, &grouping, Some(&filters)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

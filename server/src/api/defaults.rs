@@ -4,9 +4,9 @@
 use super::{
     ApiError,
     body::JsonBody,
-    specs::{IncidentNotificationSpec, check_policy},
+    specs::{IncidentNotificationSpec, check_filters_policy, check_policy},
 };
-use app::state::AppState;
+use app::{domain::FilterOwner, state::AppState};
 use axum::{Json, extract::State, http::StatusCode};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -18,10 +18,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/defaults/defaultwebhooks", tag = "defaults", operation_id = "getDefaultWebhooks",
     responses((status = 200, body = IncidentNotificationSpec)))]
 async fn get_default_webhooks(State(state): State<AppState>) -> Result<Json<IncidentNotificationSpec>, ApiError> {
-    Ok(Json(IncidentNotificationSpec::from_domain(&state.notifications.defaults().await?)))
+    let defaults = state.notifications.defaults().await?;
+    let filters = state.notifications.filters(&FilterOwner::Global).await?;
+    Ok(Json(IncidentNotificationSpec::from_domain(&defaults, &filters)))
 }
 
-/// Replaces the global default addresses as a whole: an absent status has no default.
+/// Replaces the global default addresses and the global filtered notifications as a whole: an
+/// absent status has no default, an absent `filtered_notifications` leaves none.
 #[utoipa::path(put, path = "/api/defaults/defaultwebhooks", tag = "defaults", operation_id = "updateDefaultWebhooks",
     request_body = IncidentNotificationSpec,
     responses(
@@ -33,7 +36,9 @@ async fn update_default_webhooks(
     JsonBody(spec): JsonBody<IncidentNotificationSpec>,
 ) -> Result<StatusCode, ApiError> {
     let defaults = spec.to_domain("")?;
+    let filters = spec.filters("")?;
     check_policy(&state, &defaults, "")?;
-    state.notifications.save_defaults(&defaults).await?;
+    check_filters_policy(&state, &filters, "")?;
+    state.notifications.save_defaults(&defaults, Some(&filters)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

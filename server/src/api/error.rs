@@ -38,10 +38,10 @@ impl ApiError {
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
-            ServiceError::ConnectionNotFound(_) | ServiceError::IncidentNotFound(_) => {
-                Self::new(StatusCode::NOT_FOUND, error.to_string())
-            }
-            ServiceError::ConnectionExists(_) | ServiceError::Invalid(_) => {
+            ServiceError::ConnectionNotFound(_)
+            | ServiceError::IncidentNotFound(_)
+            | ServiceError::FilterNotFound(_) => Self::new(StatusCode::NOT_FOUND, error.to_string()),
+            ServiceError::ConnectionExists(_) | ServiceError::FilterExists(_) | ServiceError::Invalid(_) => {
                 Self::new(StatusCode::CONFLICT, error.to_string())
             }
             ServiceError::Internal(cause) => {

@@ -8,6 +8,7 @@ mod checkresults;
 mod connections;
 mod defaults;
 mod error;
+mod filters;
 mod incidents;
 mod specs;
 
@@ -36,6 +37,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
     tags(
         (name = "connections", description = "Connections and their incident grouping and notification settings"),
         (name = "defaults", description = "Global default notification addresses"),
+        (name = "filtered notifications", description = "Routing incidents by filters, per connection and globally"),
         (name = "checkresults", description = "Sending check results"),
         (name = "incidents", description = "Incidents and their triage"),
         (name = "health", description = "Health and the API description"),
@@ -59,6 +61,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(connections::router())
         .merge(defaults::router())
+        .merge(filters::router())
         .merge(checkresults::router())
         .merge(incidents::router())
         .routes(routes!(healthcheck))

@@ -4,10 +4,14 @@
 
 use super::ApiError;
 use app::{
-    domain::{DayCount, IncidentGrouping, IncidentStatus, NotificationAddresses, WebhookAddresses},
+    domain::{
+        CheckType, DayCount, FilterName, FilteredNotification, IncidentGrouping, IncidentStatus, NotificationAddresses,
+        NotificationFilter, SearchPattern, Severity, WebhookAddresses, parse_exact, parse_message,
+    },
     state::AppState,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// Where incident notifications go, per status (DQOps' `IncidentNotificationSpec`). Each value
@@ -40,6 +44,10 @@ pub struct IncidentNotificationSpec {
     #[serde(default, skip_serializing)]
     #[schema(deprecated, write_only)]
     pub incident_muted_webhook_url: Option<String>,
+    /// Filtered notifications by name, tried before these addresses. Omitted when there are none;
+    /// a `PUT` without it removes them all, as in DQOps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered_notifications: Option<BTreeMap<String, FilteredNotificationSpec>>,
 }
 
 /// DQOps' `ConnectionIncidentGroupingSpec`: how a connection's failed checks become incidents,
@@ -108,16 +116,34 @@ impl IncidentNotificationSpec {
         }
     }
 
-    pub fn from_domain(addresses: &NotificationAddresses) -> Self {
+    pub fn from_domain(addresses: &NotificationAddresses, filters: &[FilteredNotification]) -> Self {
         let mut spec = Self::default();
         for status in IncidentStatus::ALL {
             *spec.slot_mut(status) = addresses.for_status(status).map(ToString::to_string);
+        }
+        if !filters.is_empty() {
+            let named = filters.iter().map(|f| (f.name.to_string(), FilteredNotificationSpec::from_domain(f)));
+            spec.filtered_notifications = Some(named.collect());
         }
         spec
     }
 
     fn is_empty(&self) -> bool {
         IncidentStatus::ALL.into_iter().all(|status| self.slot(status).0.is_none())
+            && self.filtered_notifications.as_ref().is_none_or(BTreeMap::is_empty)
+    }
+
+    /// The filtered notifications, each checked; `prefix` is the spec's path in the body.
+    pub fn filters(&self, prefix: &str) -> Result<Vec<FilteredNotification>, ApiError> {
+        let Some(named) = &self.filtered_notifications else { return Ok(Vec::new()) };
+        named
+            .iter()
+            .map(|(name, spec)| {
+                let path = format!("{prefix}filtered_notifications.{name}");
+                let name = FilterName::parse(name).map_err(|reason| ApiError::bad_request(&path, reason))?;
+                spec.to_domain(name, &format!("{path}."))
+            })
+            .collect()
     }
 
     /// The addresses, with each field checked; `prefix` is the spec's path in the body. A legacy
@@ -131,16 +157,26 @@ impl IncidentNotificationSpec {
                 (None, Some(text)) => (legacy_name(name), text),
                 (None, None) => continue,
             };
-            let parsed = WebhookAddresses::parse(text)
-                .map_err(|reason| ApiError::bad_request(&format!("{prefix}{field}"), reason))?;
-            addresses.set(status, Some(parsed));
+            addresses.set(status, Some(parse_list(&format!("{prefix}{field}"), text)?));
         }
         Ok(addresses)
     }
 }
 
+fn parse_list(field: &str, text: &str) -> Result<WebhookAddresses, ApiError> {
+    WebhookAddresses::parse(text).map_err(|reason| ApiError::bad_request(field, reason))
+}
+
 fn legacy_name(field: &str) -> String {
     field.replace("_addresses", "_webhook_url")
+}
+
+/// Refuses addresses of the filters' targets that the outbound policy would never send to.
+pub fn check_filters_policy(state: &AppState, filters: &[FilteredNotification], prefix: &str) -> Result<(), ApiError> {
+    for filter in filters {
+        check_policy(state, &filter.target, &format!("{prefix}filtered_notifications.{}.target.", filter.name))?;
+    }
+    Ok(())
 }
 
 /// Refuses addresses the outbound policy would never send to (as the UI does), naming the field.
@@ -155,8 +191,8 @@ pub fn check_policy(state: &AppState, addresses: &NotificationAddresses, prefix:
 }
 
 impl IncidentGroupingSpec {
-    pub fn from_domain(grouping: &IncidentGrouping) -> Self {
-        let notification = IncidentNotificationSpec::from_domain(&grouping.notification);
+    pub fn from_domain(grouping: &IncidentGrouping, filters: &[FilteredNotification]) -> Self {
+        let notification = IncidentNotificationSpec::from_domain(&grouping.notification, filters);
         Self {
             grouping_level: Some(grouping.grouping_level.as_str().to_owned()),
             minimum_severity: Some(grouping.minimum_severity.as_str().to_owned()),
@@ -166,6 +202,14 @@ impl IncidentGroupingSpec {
             disabled: grouping.disabled.then_some(true),
             incident_notification: (!notification.is_empty()).then_some(notification),
             webhooks: None,
+        }
+    }
+
+    /// The connection's filtered notifications this spec describes (none when absent).
+    pub fn filters(&self, prefix: &str) -> Result<Vec<FilteredNotification>, ApiError> {
+        match &self.incident_notification {
+            Some(spec) => spec.filters(&format!("{prefix}incident_notification.")),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -213,6 +257,227 @@ impl IncidentGroupingSpec {
     }
 }
 
+/// DQOps' `NotificationFilterSpec`: what a filtered notification matches. Its keys are
+/// lowerCamelCase, as in DQOps. Patterns take one `*` wildcard; an absent field matches anything.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationFilterSpec {
+    /// Connection name pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
+    /// Schema name pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "finance")]
+    pub schema: Option<String>,
+    /// Table name pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "fact_*")]
+    pub table: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_priority: Option<i64>,
+    /// Data group name pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_group_name: Option<String>,
+    /// Exact, case-sensitive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Completeness")]
+    pub quality_dimension: Option<String>,
+    /// Exact, case-sensitive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_category: Option<String>,
+    /// `profiling`, `monitoring` or `partitioned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_type: Option<String>,
+    /// Check name pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_name: Option<String>,
+    /// The incident's highest severity: 1 warning, 2 error, 3 fatal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highest_severity: Option<i64>,
+}
+
+/// The four addresses of a filtered notification (DQOps' `IncidentNotificationTargetSpec`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IncidentNotificationTargetSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_opened_addresses: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_acknowledged_addresses: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_resolved_addresses: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_muted_addresses: Option<String>,
+}
+
+/// DQOps' `FilteredNotificationModel` (and, without `name`, its `FilteredNotificationSpec`): a
+/// filter, where matching incidents go, and how.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = FilteredNotificationModel)]
+pub struct FilteredNotificationSpec {
+    /// Unique on its connection (or among the global ones); no `/`; at most 200 characters. In a
+    /// `filtered_notifications` map the key is the name, and this field is left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "finance_tables")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<NotificationFilterSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<IncidentNotificationTargetSpec>,
+    /// Lower first; default 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 100)]
+    pub priority: Option<i64>,
+    /// Keep looking for further matching filters. Omitted when false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_additional_filters: Option<bool>,
+    /// Omitted when false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// Copied into the payload's `message`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "SLA: 4 hours")]
+    pub message: Option<String>,
+    /// Matching check results open no incident. Omitted when false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub do_not_create_incidents: Option<bool>,
+}
+
+impl NotificationFilterSpec {
+    pub fn from_domain(filter: &NotificationFilter) -> Self {
+        let text = |pattern: &Option<SearchPattern>| pattern.as_ref().map(ToString::to_string);
+        Self {
+            connection: text(&filter.connection),
+            schema: text(&filter.schema),
+            table: text(&filter.table),
+            table_priority: filter.table_priority.map(i64::from),
+            data_group_name: text(&filter.data_group_name),
+            quality_dimension: filter.quality_dimension.clone(),
+            check_category: filter.check_category.clone(),
+            check_type: filter.check_type.map(|t| t.as_str().to_owned()),
+            check_name: text(&filter.check_name),
+            highest_severity: filter.highest_severity.map(|s| i64::from(s.level())),
+        }
+    }
+
+    /// The filter, each field checked; `prefix` is the filter's path in the body.
+    pub fn to_domain(&self, prefix: &str) -> Result<NotificationFilter, ApiError> {
+        let field = |name: &str| format!("{prefix}{name}");
+        let pattern = |name: &str, value: &Option<String>| -> Result<Option<SearchPattern>, ApiError> {
+            match value {
+                None => Ok(None),
+                Some(text) => SearchPattern::parse(text).map_err(|reason| ApiError::bad_request(&field(name), reason)),
+            }
+        };
+        let exact = |name: &str, value: &Option<String>| -> Result<Option<String>, ApiError> {
+            match value {
+                None => Ok(None),
+                Some(text) => parse_exact(text).map_err(|reason| ApiError::bad_request(&field(name), reason)),
+            }
+        };
+        let table_priority = self
+            .table_priority
+            .map(|p| i32::try_from(p).map_err(|_| ApiError::bad_request(&field("tablePriority"), "is out of range")))
+            .transpose()?;
+        let check_type = self
+            .check_type
+            .as_deref()
+            .map(|text| text.parse::<CheckType>().map_err(|reason| ApiError::bad_request(&field("checkType"), reason)))
+            .transpose()?;
+        let highest_severity = self
+            .highest_severity
+            .map(|level| {
+                u8::try_from(level)
+                    .ok()
+                    .and_then(|level| Severity::try_from(level).ok())
+                    .filter(|severity| *severity != Severity::Valid)
+                    .ok_or_else(|| {
+                        ApiError::bad_request(&field("highestSeverity"), "must be 1 (warning), 2 (error) or 3 (fatal)")
+                    })
+            })
+            .transpose()?;
+        Ok(NotificationFilter {
+            connection: pattern("connection", &self.connection)?,
+            schema: pattern("schema", &self.schema)?,
+            table: pattern("table", &self.table)?,
+            table_priority,
+            data_group_name: pattern("dataGroupName", &self.data_group_name)?,
+            quality_dimension: exact("qualityDimension", &self.quality_dimension)?,
+            check_category: exact("checkCategory", &self.check_category)?,
+            check_type,
+            check_name: pattern("checkName", &self.check_name)?,
+            highest_severity,
+        })
+    }
+}
+
+impl IncidentNotificationTargetSpec {
+    pub fn from_domain(addresses: &NotificationAddresses) -> Self {
+        let show = |status| addresses.for_status(status).map(ToString::to_string);
+        Self {
+            incident_opened_addresses: show(IncidentStatus::Open),
+            incident_acknowledged_addresses: show(IncidentStatus::Acknowledged),
+            incident_resolved_addresses: show(IncidentStatus::Resolved),
+            incident_muted_addresses: show(IncidentStatus::Muted),
+        }
+    }
+
+    pub fn to_domain(&self, prefix: &str) -> Result<NotificationAddresses, ApiError> {
+        let values = [
+            &self.incident_opened_addresses,
+            &self.incident_acknowledged_addresses,
+            &self.incident_resolved_addresses,
+            &self.incident_muted_addresses,
+        ];
+        let mut addresses = NotificationAddresses::default();
+        for ((status, name), value) in FIELDS.into_iter().zip(values) {
+            if let Some(text) = value {
+                addresses.set(status, Some(parse_list(&format!("{prefix}{name}"), text)?));
+            }
+        }
+        Ok(addresses)
+    }
+}
+
+impl FilteredNotificationSpec {
+    pub fn from_domain(filter: &FilteredNotification) -> Self {
+        Self {
+            name: None,
+            filter: Some(NotificationFilterSpec::from_domain(&filter.filter)),
+            target: Some(IncidentNotificationTargetSpec::from_domain(&filter.target)),
+            priority: Some(filter.priority.into()),
+            process_additional_filters: filter.process_additional_filters.then_some(true),
+            disabled: filter.disabled.then_some(true),
+            message: filter.message.clone(),
+            do_not_create_incidents: filter.do_not_create_incidents.then_some(true),
+        }
+    }
+
+    /// The filtered notification named `name`; `prefix` is its path in the body.
+    pub fn to_domain(&self, name: FilterName, prefix: &str) -> Result<FilteredNotification, ApiError> {
+        let field = |name: &str| format!("{prefix}{name}");
+        let priority = match self.priority {
+            None => FilteredNotification::DEFAULT_PRIORITY,
+            Some(priority) => i32::try_from(priority).map_err(|_| {
+                ApiError::bad_request(&field("priority"), "must be a whole number from -2147483648 to 2147483647")
+            })?,
+        };
+        let message = match &self.message {
+            None => None,
+            Some(text) => parse_message(text).map_err(|reason| ApiError::bad_request(&field("message"), reason))?,
+        };
+        Ok(FilteredNotification {
+            name,
+            filter: self.filter.as_ref().map(|f| f.to_domain(&field("filter."))).transpose()?.unwrap_or_default(),
+            target: self.target.as_ref().map(|t| t.to_domain(&field("target."))).transpose()?.unwrap_or_default(),
+            priority,
+            process_additional_filters: self.process_additional_filters.unwrap_or(false),
+            disabled: self.disabled.unwrap_or(false),
+            message,
+            do_not_create_incidents: self.do_not_create_incidents.unwrap_or(false),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,7 +485,7 @@ mod tests {
 
     #[test]
     fn the_default_settings_read_as_dqops_writes_them() {
-        let spec = IncidentGroupingSpec::from_domain(&IncidentGrouping::default());
+        let spec = IncidentGroupingSpec::from_domain(&IncidentGrouping::default(), &[]);
         assert_eq!(
             serde_json::to_value(&spec).unwrap(),
             json!({"grouping_level": "table_dimension_category", "minimum_severity": "warning",
@@ -238,7 +503,7 @@ mod tests {
         }))
         .unwrap();
         let grouping = spec.to_domain("").unwrap();
-        let spec = IncidentGroupingSpec::from_domain(&grouping);
+        let spec = IncidentGroupingSpec::from_domain(&grouping, &[]);
         assert_eq!(
             serde_json::to_value(spec.incident_notification).unwrap(),
             json!({"incident_opened_addresses": "https://new.example/opened",

@@ -14,6 +14,10 @@ use std::{
 const DEFAULT_GROUPING: &str = r#"{"grouping_level":"table_dimension_category","minimum_severity":"warning","max_incident_length_days":60,"mute_for_days":60}"#;
 
 impl TestApp {
+    pub async fn send_raw(&self, method: Method, path: &str, body: Option<&str>) -> (u16, Value) {
+        self.send(method, path, body).await
+    }
+
     /// Sends `body` (raw text) and returns the status and the body, parsed when it is JSON.
     async fn send(&self, method: Method, path: &str, body: Option<&str>) -> (u16, Value) {
         let mut request = self.client.request(method, format!("{}{path}", self.origin));
@@ -219,7 +223,7 @@ async fn connections_are_created_read_updated_and_deleted_with_dqops_status_code
 }
 
 /// Loopback receivers are allowed, delivery is quick, and retries come soon.
-fn loopback(config: &mut server::config::Config) {
+pub fn loopback(config: &mut server::config::Config) {
     config.allow_http = true;
     config.allow_subnets = vec!["127.0.0.0/8".parse().unwrap()];
     config.poll_interval = Duration::from_millis(10);
@@ -480,10 +484,10 @@ async fn unknown_keys_are_accepted_and_ignored() {
 }
 
 /// What a receiver saw: each request's path and JSON body.
-type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+pub type Seen = Arc<Mutex<Vec<(String, Value)>>>;
 
 /// A receiver on loopback that records the path of every request.
-async fn recording_receiver() -> (String, Seen) {
+pub async fn recording_receiver() -> (String, Seen) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = |State(seen): State<Seen>, uri: Uri, body: Bytes| async move {
         let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -498,7 +502,7 @@ async fn recording_receiver() -> (String, Seen) {
 }
 
 /// Waits until the receiver has seen `expected` paths (and a little longer, to catch extras).
-async fn received(seen: &Seen, expected: usize) -> Vec<(String, Value)> {
+pub async fn received(seen: &Seen, expected: usize) -> Vec<(String, Value)> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen.lock().unwrap().len() < expected && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -570,6 +574,16 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/connections/{connectionName}/incidentgrouping"),
     ("put", "/api/connections/{connectionName}/incidentgrouping"),
     ("post", "/api/connections/{connectionName}/checkresults"),
+    ("get", "/api/connections/{connectionName}/filterednotifications"),
+    ("post", "/api/connections/{connectionName}/filterednotifications"),
+    ("get", "/api/connections/{connectionName}/filterednotifications/{filterName}"),
+    ("put", "/api/connections/{connectionName}/filterednotifications/{filterName}"),
+    ("delete", "/api/connections/{connectionName}/filterednotifications/{filterName}"),
+    ("get", "/api/default/filterednotifications"),
+    ("post", "/api/default/filterednotifications"),
+    ("get", "/api/default/filterednotifications/{filterName}"),
+    ("put", "/api/default/filterednotifications/{filterName}"),
+    ("delete", "/api/default/filterednotifications/{filterName}"),
     ("get", "/api/defaults/defaultwebhooks"),
     ("put", "/api/defaults/defaultwebhooks"),
     ("get", "/api/incidents/{connectionName}"),
@@ -617,7 +631,8 @@ async fn the_openapi_document_is_valid_openapi_3_and_lists_every_api_route() {
             .replace("{connectionName}", "dwh")
             .replace("{year}", "2026")
             .replace("{month}", "11")
-            .replace("{incidentId}", "no-such-incident");
+            .replace("{incidentId}", "no-such-incident")
+            .replace("{filterName}", "no-such-filter");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let response = app.client.request(method.clone(), format!("{}{concrete}", app.origin)).send().await.unwrap();
         let status = response.status().as_u16();

@@ -2,6 +2,7 @@
 
 mod api;
 mod crash;
+mod filters;
 mod incidents;
 mod security;
 

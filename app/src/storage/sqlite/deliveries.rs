@@ -3,32 +3,38 @@
 
 use super::{SqliteStorage, corrupt};
 use crate::{
-    domain::{Delivery, DeliveryAttempt, DeliveryState, IncidentGrouping, IncidentStatus, Timestamp, WebhookUrl},
+    domain::{
+        Delivery, DeliveryAttempt, DeliveryState, IncidentFacts, IncidentStatus, RouteSource, Routing, Timestamp,
+        WebhookUrl,
+    },
     notifications::{Format, Notification, NotifyContext, render},
     storage::{ClaimedDelivery, DeliveryOutcome, StorageResult},
 };
 use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
 
-/// Records one delivery per address configured for `status`, for the transition `status_change_id`.
-/// Returns how many are pending (addresses disabled by their receiver are recorded as skipped).
+/// Records one delivery per address the routing chooses for `status`, for the transition
+/// `status_change_id`, each with what routed it. Returns how many are pending (addresses disabled
+/// by their receiver are recorded as skipped).
 pub(super) async fn enqueue(
     conn: &mut SqliteConnection,
     context: &NotifyContext,
-    settings: &IncidentGrouping,
+    routing: &Routing,
     incident_id: &str,
     status_change_id: i64,
     status: IncidentStatus,
     now: Timestamp,
 ) -> StorageResult<u32> {
-    let urls = context.addresses_for(settings, status);
-    if urls.is_empty() {
+    if routing.is_silent(status) {
         return Ok(0);
     }
     let incident = super::incidents::load_incident(&mut *conn, incident_id).await?;
+    let routes = routing.route(&IncidentFacts::of_incident(&incident), status);
     let mut pending = 0;
-    for url in urls {
-        let format = Format::for_url(&url, &context.slack_hosts);
-        let payload = render(&Notification { incident: &incident, status, message: None }, format, &context.links);
+    for route in routes {
+        let url = &route.url;
+        let format = Format::for_url(url, &context.slack_hosts);
+        let notification = Notification { incident: &incident, status, message: route.message.as_deref() };
+        let payload = render(&notification, format, &context.links);
         let disabled: Option<String> = sqlx::query_scalar(
             "SELECT disabled_reason FROM webhook_endpoints WHERE url = ? AND disabled_at IS NOT NULL",
         )
@@ -41,7 +47,8 @@ pub(super) async fn enqueue(
         };
         sqlx::query(
             "INSERT INTO deliveries (webhook_id, status_change_id, incident_id, url, format, incident_status, payload, \
-             state, next_attempt_at, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             state, next_attempt_at, last_error, created_at, updated_at, route) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(format!("msg_{}", uuid::Uuid::new_v4().simple()))
         .bind(status_change_id)
@@ -55,6 +62,7 @@ pub(super) async fn enqueue(
         .bind(error)
         .bind(now.millis())
         .bind(now.millis())
+        .bind(route.source.label())
         .execute(&mut *conn)
         .await?;
         if state == DeliveryState::Pending {
@@ -69,7 +77,7 @@ fn masked(url: &str) -> String {
 }
 
 const DELIVERY_COLUMNS: &str = "d.id, d.incident_id, d.incident_status, d.url, d.format, d.state, d.attempts, \
-     d.next_attempt_at, d.last_error, d.created_at, (e.disabled_at IS NOT NULL) AS address_disabled";
+     d.next_attempt_at, d.last_error, d.created_at, d.route, (e.disabled_at IS NOT NULL) AS address_disabled";
 
 fn delivery_from_row(row: &SqliteRow) -> StorageResult<Delivery> {
     let state: String = row.try_get("state")?;
@@ -91,6 +99,7 @@ fn delivery_from_row(row: &SqliteRow) -> StorageResult<Delivery> {
         last_error: row.try_get("last_error")?,
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
         address_disabled: row.try_get::<Option<bool>, _>("address_disabled")?.unwrap_or(false),
+        route: row.try_get::<Option<String>, _>("route")?.as_deref().and_then(RouteSource::from_label),
         history: Vec::new(),
     })
 }

@@ -1,11 +1,12 @@
 //! Incidents, their issues and their transitions, in SQLite.
 
-use super::{SqliteStorage, corrupt, defaults_from_row, deliveries::enqueue, grouping_from_row};
+use super::{SqliteStorage, corrupt, defaults_from_row, deliveries::enqueue, filters, grouping_from_row};
 use crate::notifications::NotifyContext;
 use crate::{
     domain::{
-        Actor, ChangeSource, CheckResult, ConnectionIncidentCounts, ConnectionName, Incident, IncidentOrder,
-        IncidentPage, IncidentQuery, IncidentStatus, Severity, SeverityCounts, StatusChange, Timestamp,
+        Actor, ChangeSource, CheckResult, ConnectionIncidentCounts, ConnectionName, Incident, IncidentFacts,
+        IncidentOrder, IncidentPage, IncidentQuery, IncidentStatus, Routing, Severity, SeverityCounts, StatusChange,
+        Timestamp,
     },
     grouping::{GroupingKey, IncidentWindow, is_incident_candidate, joins},
     storage::{IngestOutcome, StatusUpdate, StorageResult},
@@ -171,25 +172,29 @@ fn push_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a IncidentQuery
     }
 }
 
-/// A connection's id and incident settings, read inside the transaction that acts on them. The
-/// notification addresses are the effective ones: the global defaults fill each status the
-/// connection leaves unset.
+/// A connection's id, incident settings and notification routing, read inside the transaction
+/// that acts on them. The routing's plain addresses are the effective ones: the global defaults
+/// fill each status the connection leaves unset.
 async fn connection_settings(
     conn: &mut SqliteConnection,
     name: &ConnectionName,
-) -> StorageResult<Option<(i64, crate::domain::IncidentGrouping)>> {
+) -> StorageResult<Option<(i64, crate::domain::IncidentGrouping, Routing)>> {
     let sql = format!(
         "SELECT c.id, {}, {} FROM connections c LEFT JOIN default_notifications d ON d.id = 1 WHERE c.name = ?",
         super::GROUPING_COLUMNS,
         super::DEFAULT_COLUMNS
     );
-    let row = sqlx::query(&sql).bind(name.as_str()).fetch_optional(conn).await?;
-    row.map(|row| {
-        let mut settings = grouping_from_row(&row)?;
-        settings.notification = settings.notification.with_defaults(&defaults_from_row(&row)?);
-        Ok((row.try_get("id")?, settings))
-    })
-    .transpose()
+    let Some(row) = sqlx::query(&sql).bind(name.as_str()).fetch_optional(&mut *conn).await? else {
+        return Ok(None);
+    };
+    let id: i64 = row.try_get("id")?;
+    let settings = grouping_from_row(&row)?;
+    let routing = Routing {
+        addresses: settings.notification.with_defaults(&defaults_from_row(&row)?),
+        connection_filters: filters::load(&mut *conn, Some(id)).await?,
+        global_filters: filters::load(&mut *conn, None).await?,
+    };
+    Ok(Some((id, settings, routing)))
 }
 
 async fn connection_id(conn: &mut SqliteConnection, name: &ConnectionName) -> StorageResult<Option<i64>> {
@@ -373,7 +378,7 @@ impl SqliteStorage {
         now: Timestamp,
     ) -> StorageResult<Option<IngestOutcome>> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some((connection_id, settings)) = connection_settings(&mut tx, connection).await? else {
+        let Some((connection_id, settings, routing)) = connection_settings(&mut tx, connection).await? else {
             return Ok(None);
         };
 
@@ -409,8 +414,12 @@ impl SqliteStorage {
                     Entry::Vacant(entry) => entry.insert(load_candidates(&mut tx, connection_id, hash).await?),
                 };
                 let joined = loaded.iter().find(|c| joins(c.window, result.executed_at)).map(|c| c.id.clone());
+                let suppressed = || routing.suppresses_incident(&IncidentFacts::of_result(connection.as_str(), result));
                 let id = match joined {
-                    Some(id) => id,
+                    Some(id) => Some(id),
+                    // A filter asks for no incident: the result is stored, ungrouped (DQOps checks
+                    // this only when an incident would open).
+                    None if suppressed() => None,
                     None => {
                         let (id, change_id) =
                             open_incident(&mut tx, connection_id, hash, &key, result, &settings, now).await?;
@@ -423,11 +432,13 @@ impl SqliteStorage {
                         };
                         loaded.insert(0, Candidate { id: id.clone(), window });
                         outcome.opened.push(id.clone());
-                        id
+                        Some(id)
                     }
                 };
-                growth.entry(id.clone()).or_default().add(result);
-                Some(id)
+                if let Some(id) = &id {
+                    growth.entry(id.clone()).or_default().add(result);
+                }
+                id
             } else {
                 None
             };
@@ -454,8 +465,7 @@ impl SqliteStorage {
         }
         // Each opened incident is announced as it stands after the whole batch, as DQOps does.
         for (id, change_id) in &opened_changes {
-            outcome.deliveries +=
-                enqueue(&mut tx, notify, &settings, id, *change_id, IncidentStatus::Open, now).await?;
+            outcome.deliveries += enqueue(&mut tx, notify, &routing, id, *change_id, IncidentStatus::Open, now).await?;
         }
         tx.commit().await?;
         Ok(Some(outcome))
@@ -557,7 +567,7 @@ impl SqliteStorage {
         now: Timestamp,
     ) -> StorageResult<StatusUpdate> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some((connection_id, settings)) = connection_settings(&mut tx, connection).await? else {
+        let Some((connection_id, settings, routing)) = connection_settings(&mut tx, connection).await? else {
             return Ok(StatusUpdate::NotFound);
         };
         let current: Option<String> =
@@ -584,7 +594,7 @@ impl SqliteStorage {
             .await?;
         let change = StatusChange { from: Some(current), to: new_status, at: now, by: actor.clone() };
         let change_id = insert_status_change(&mut tx, id, &change).await?;
-        let deliveries = enqueue(&mut tx, notify, &settings, id, change_id, new_status, now).await?;
+        let deliveries = enqueue(&mut tx, notify, &routing, id, change_id, new_status, now).await?;
         tx.commit().await?;
         Ok(StatusUpdate::Changed(change, deliveries))
     }

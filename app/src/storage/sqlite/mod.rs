@@ -1,13 +1,16 @@
 //! The SQLite backend: one file, WAL mode, foreign keys on, a busy timeout, migrations embedded.
 
 mod deliveries;
+mod filters;
 mod incidents;
 
-use super::{ClaimedDelivery, DeliveryOutcome, IngestOutcome, StatusUpdate, Storage, StorageError, StorageResult};
+use super::{
+    ClaimedDelivery, DeliveryOutcome, FilterWrite, IngestOutcome, StatusUpdate, Storage, StorageError, StorageResult,
+};
 use crate::domain::{
     Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, DayCount, Delivery, Description,
-    Incident, IncidentGrouping, IncidentPage, IncidentQuery, IncidentStatus, NewConnection, NotificationAddresses,
-    StatusChange, Timestamp, WebhookAddresses,
+    FilterName, FilterOwner, FilteredNotification, Incident, IncidentGrouping, IncidentPage, IncidentQuery,
+    IncidentStatus, NewConnection, NotificationAddresses, StatusChange, Timestamp, WebhookAddresses,
 };
 use crate::notifications::NotifyContext;
 use async_trait::async_trait;
@@ -65,6 +68,14 @@ fn corrupt(column: &'static str, reason: impl ToString) -> StorageError {
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Two filters of one owner with the same name, in a list that replaces them all.
+fn name_taken(error: StorageError) -> StorageError {
+    match error {
+        StorageError::Database(error) if is_unique_violation(&error) => StorageError::Conflict,
+        other => other,
+    }
 }
 
 fn connection_from_row(row: &SqliteRow) -> StorageResult<Connection> {
@@ -243,15 +254,53 @@ impl Storage for SqliteStorage {
     }
 
     #[tracing::instrument(skip_all, fields(connection = %name))]
-    async fn save_incident_grouping(&self, name: &ConnectionName, grouping: &IncidentGrouping) -> StorageResult<bool> {
+    async fn save_incident_grouping(
+        &self,
+        name: &ConnectionName,
+        grouping: &IncidentGrouping,
+        filters: Option<&[FilteredNotification]>,
+    ) -> StorageResult<bool> {
         let assignments = GROUPING_COLUMNS.split(", ").map(|column| format!("{column} = ?")).collect::<Vec<_>>();
-        let sql = format!("UPDATE connections SET {}, updated_at = ? WHERE name = ?", assignments.join(", "));
-        let result = bind_grouping(sqlx::query(&sql), grouping)
+        let sql =
+            format!("UPDATE connections SET {}, updated_at = ? WHERE name = ? RETURNING id", assignments.join(", "));
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let id: Option<i64> = bind_grouping(sqlx::query(&sql), grouping)
             .bind(now_millis())
             .bind(name.as_str())
-            .execute(&self.writer)
-            .await?;
-        Ok(result.rows_affected() == 1)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| row.try_get("id"))
+            .transpose()?;
+        let Some(id) = id else { return Ok(false) };
+        if let Some(filters) = filters {
+            filters::replace(&mut tx, Some(id), filters).await.map_err(name_taken)?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn filters(&self, owner: &FilterOwner) -> StorageResult<Option<Vec<FilteredNotification>>> {
+        self.filters_of(owner).await
+    }
+
+    #[tracing::instrument(skip_all, fields(filter = %filter.name))]
+    async fn create_filter(&self, owner: &FilterOwner, filter: &FilteredNotification) -> StorageResult<FilterWrite> {
+        SqliteStorage::create_filter(self, owner, filter).await
+    }
+
+    #[tracing::instrument(skip_all, fields(filter = %name))]
+    async fn update_filter(
+        &self,
+        owner: &FilterOwner,
+        name: &FilterName,
+        filter: &FilteredNotification,
+    ) -> StorageResult<FilterWrite> {
+        SqliteStorage::update_filter(self, owner, name, filter).await
+    }
+
+    #[tracing::instrument(skip_all, fields(filter = %name))]
+    async fn delete_filter(&self, owner: &FilterOwner, name: &FilterName) -> StorageResult<FilterWrite> {
+        SqliteStorage::delete_filter(self, owner, name).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -263,7 +312,12 @@ impl Storage for SqliteStorage {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn save_default_notifications(&self, defaults: &NotificationAddresses) -> StorageResult<()> {
+    async fn save_default_notifications(
+        &self,
+        defaults: &NotificationAddresses,
+        filters: Option<&[FilteredNotification]>,
+    ) -> StorageResult<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "UPDATE default_notifications SET opened_addresses = ?, acknowledged_addresses = ?, \
              resolved_addresses = ?, muted_addresses = ?, updated_at = ? WHERE id = 1",
@@ -273,8 +327,12 @@ impl Storage for SqliteStorage {
         .bind(stored(defaults, IncidentStatus::Resolved))
         .bind(stored(defaults, IncidentStatus::Muted))
         .bind(now_millis())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        if let Some(filters) = filters {
+            filters::replace(&mut tx, None, filters).await.map_err(name_taken)?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
