@@ -2,8 +2,9 @@
 //! The server functions parse with these; the browser runs the same code for instant feedback.
 
 use crate::domain::{
-    ConnectionName, DayCount, Description, FieldErrors, GroupingLevel, IncidentGrouping, IncidentStatus,
-    MinimumSeverity, NewConnection, NotificationAddresses, ProviderType, WebhookAddresses,
+    CheckType, ConnectionName, DayCount, Description, FieldErrors, FilterName, FilteredNotification, GroupingLevel,
+    IncidentGrouping, IncidentStatus, MinimumSeverity, NewConnection, NotificationAddresses, NotificationFilter,
+    ProviderType, SearchPattern, Severity, WebhookAddresses, parse_exact, parse_message,
 };
 use serde::{Deserialize, Serialize};
 
@@ -193,6 +194,187 @@ impl DefaultNotificationsForm {
             }
         }
         if errors.is_empty() { Ok(addresses) } else { Err(errors) }
+    }
+}
+
+/// The form of a filtered notification. Checkboxes are absent when unchecked; empty fields are
+/// no constraint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterForm {
+    pub name: String,
+    #[serde(default)]
+    pub priority: String,
+    #[serde(default)]
+    pub connection: String,
+    #[serde(default)]
+    pub schema: String,
+    #[serde(default)]
+    pub table: String,
+    #[serde(default)]
+    pub table_priority: String,
+    #[serde(default)]
+    pub data_group_name: String,
+    #[serde(default)]
+    pub quality_dimension: String,
+    #[serde(default)]
+    pub check_category: String,
+    #[serde(default)]
+    pub check_type: String,
+    #[serde(default)]
+    pub check_name: String,
+    #[serde(default)]
+    pub highest_severity: String,
+    #[serde(default)]
+    pub incident_opened_addresses: String,
+    #[serde(default)]
+    pub incident_acknowledged_addresses: String,
+    #[serde(default)]
+    pub incident_resolved_addresses: String,
+    #[serde(default)]
+    pub incident_muted_addresses: String,
+    #[serde(default)]
+    pub process_additional_filters: Option<String>,
+    #[serde(default)]
+    pub disabled: Option<String>,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub do_not_create_incidents: Option<String>,
+}
+
+impl FilterForm {
+    pub const FIELDS: &'static [&'static str] = &[
+        "name",
+        "priority",
+        "connection",
+        "schema",
+        "table",
+        "table_priority",
+        "data_group_name",
+        "quality_dimension",
+        "check_category",
+        "check_type",
+        "check_name",
+        "highest_severity",
+        "incident_opened_addresses",
+        "incident_acknowledged_addresses",
+        "incident_resolved_addresses",
+        "incident_muted_addresses",
+        "message",
+    ];
+
+    pub fn addresses(&self, status: IncidentStatus) -> &str {
+        match status {
+            IncidentStatus::Open => &self.incident_opened_addresses,
+            IncidentStatus::Acknowledged => &self.incident_acknowledged_addresses,
+            IncidentStatus::Resolved => &self.incident_resolved_addresses,
+            IncidentStatus::Muted => &self.incident_muted_addresses,
+        }
+    }
+
+    /// The form as it shows `filter` (a new one: DQOps' defaults).
+    pub fn from_filter(filter: &FilteredNotification) -> Self {
+        let text = |pattern: &Option<SearchPattern>| pattern.as_ref().map(ToString::to_string).unwrap_or_default();
+        let show = |status| filter.target.for_status(status).map(ToString::to_string).unwrap_or_default();
+        let f = &filter.filter;
+        Self {
+            name: filter.name.to_string(),
+            priority: filter.priority.to_string(),
+            connection: text(&f.connection),
+            schema: text(&f.schema),
+            table: text(&f.table),
+            table_priority: f.table_priority.map(|p| p.to_string()).unwrap_or_default(),
+            data_group_name: text(&f.data_group_name),
+            quality_dimension: f.quality_dimension.clone().unwrap_or_default(),
+            check_category: f.check_category.clone().unwrap_or_default(),
+            check_type: f.check_type.map(|t| t.as_str().to_owned()).unwrap_or_default(),
+            check_name: text(&f.check_name),
+            highest_severity: f.highest_severity.map(|s| s.level().to_string()).unwrap_or_default(),
+            incident_opened_addresses: show(IncidentStatus::Open),
+            incident_acknowledged_addresses: show(IncidentStatus::Acknowledged),
+            incident_resolved_addresses: show(IncidentStatus::Resolved),
+            incident_muted_addresses: show(IncidentStatus::Muted),
+            process_additional_filters: filter.process_additional_filters.then(|| "on".to_owned()),
+            disabled: filter.disabled.then(|| "on".to_owned()),
+            message: filter.message.clone().unwrap_or_default(),
+            do_not_create_incidents: filter.do_not_create_incidents.then(|| "on".to_owned()),
+        }
+    }
+
+    pub fn parse_priority(input: &str) -> Result<i32, String> {
+        match input.trim() {
+            "" => Ok(FilteredNotification::DEFAULT_PRIORITY),
+            text => text.parse().map_err(|_| "must be a whole number (lower is tried first)".to_owned()),
+        }
+    }
+
+    pub fn parse_table_priority(input: &str) -> Result<Option<i32>, String> {
+        match input.trim() {
+            "" => Ok(None),
+            text => text.parse().map(Some).map_err(|_| "must be a whole number".to_owned()),
+        }
+    }
+
+    pub fn parse_check_type(input: &str) -> Result<Option<CheckType>, String> {
+        match input.trim() {
+            "" => Ok(None),
+            text => text.parse::<CheckType>().map(Some).map_err(|error| error.to_string()),
+        }
+    }
+
+    pub fn parse_severity(input: &str) -> Result<Option<Severity>, String> {
+        match input.trim() {
+            "" => Ok(None),
+            "1" => Ok(Some(Severity::Warning)),
+            "2" => Ok(Some(Severity::Error)),
+            "3" => Ok(Some(Severity::Fatal)),
+            _ => Err("must be warning (1), error (2) or fatal (3)".to_owned()),
+        }
+    }
+
+    pub fn parse(&self) -> Result<FilteredNotification, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = errors.check("name", FilterName::parse(&self.name));
+        let priority = errors.check("priority", Self::parse_priority(&self.priority));
+        let mut pattern = |field: &'static str, text: &str| errors.check(field, SearchPattern::parse(text)).flatten();
+        let connection = pattern("connection", &self.connection);
+        let schema = pattern("schema", &self.schema);
+        let table = pattern("table", &self.table);
+        let data_group_name = pattern("data_group_name", &self.data_group_name);
+        let check_name = pattern("check_name", &self.check_name);
+        let filter = NotificationFilter {
+            connection,
+            schema,
+            table,
+            table_priority: errors.check("table_priority", Self::parse_table_priority(&self.table_priority)).flatten(),
+            data_group_name,
+            quality_dimension: errors.check("quality_dimension", parse_exact(&self.quality_dimension)).flatten(),
+            check_category: errors.check("check_category", parse_exact(&self.check_category)).flatten(),
+            check_type: errors.check("check_type", Self::parse_check_type(&self.check_type)).flatten(),
+            check_name,
+            highest_severity: errors.check("highest_severity", Self::parse_severity(&self.highest_severity)).flatten(),
+        };
+        let mut target = NotificationAddresses::default();
+        for status in IncidentStatus::ALL {
+            let parsed = IncidentSettingsForm::parse_addresses(self.addresses(status));
+            if let Some(parsed) = errors.check(IncidentSettingsForm::address_field(status), parsed) {
+                target.set(status, parsed);
+            }
+        }
+        let message = errors.check("message", parse_message(&self.message)).flatten();
+        match (name, priority) {
+            (Some(name), Some(priority)) if errors.is_empty() => Ok(FilteredNotification {
+                name,
+                filter,
+                target,
+                priority,
+                process_additional_filters: self.process_additional_filters.is_some(),
+                disabled: self.disabled.is_some(),
+                message,
+                do_not_create_incidents: self.do_not_create_incidents.is_some(),
+            }),
+            _ => Err(errors),
+        }
     }
 }
 

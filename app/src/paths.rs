@@ -1,7 +1,7 @@
 //! The URLs of Tocsin's pages, and the query parameters a form sends back to its page when the
 //! browser posted it without JavaScript.
 
-use crate::domain::{ConnectionName, FieldErrors};
+use crate::domain::{ConnectionName, FieldErrors, FilterOwner};
 
 pub const SOURCES: &str = "/sources";
 pub const INCIDENTS: &str = "/incidents";
@@ -18,6 +18,22 @@ pub fn connection(name: &ConnectionName) -> String {
 
 pub fn incident_settings(name: &ConnectionName) -> String {
     format!("/sources/connection/{name}/incidents")
+}
+
+/// The page that lists `owner`'s filtered notifications.
+pub fn filters_home(owner: &FilterOwner) -> String {
+    match owner {
+        FilterOwner::Connection(name) => incident_settings(name),
+        FilterOwner::Global => DEFAULT_NOTIFICATIONS.to_owned(),
+    }
+}
+
+/// The form that adds a filtered notification to `owner`, or edits the one named `name`.
+pub fn filter_form(owner: &FilterOwner, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("{}/filters/{}", filters_home(owner), encode(name)),
+        None => format!("{}/filters/new", filters_home(owner)),
+    }
 }
 
 /// A connection's incidents list.

@@ -309,6 +309,15 @@ impl RouteSource {
         }
     }
 
+    /// In words, for people: `filter “finance”`, `global filter “on-call”` or `default addresses`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Filter(FilterScope::Connection, name) => format!("filter “{name}”"),
+            Self::Filter(FilterScope::Global, name) => format!("global filter “{name}”"),
+            Self::Defaults => "default addresses".to_owned(),
+        }
+    }
+
     pub fn from_label(label: &str) -> Option<Self> {
         if label == "defaults" {
             return Some(Self::Defaults);

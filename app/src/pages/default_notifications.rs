@@ -2,11 +2,12 @@
 //! field empty (DQOps' default notifications).
 
 use super::{
+    filters::FilterTable,
     form::{FormErrors, Outcome, SaveNotice, server_message},
     webhooks::WebhookField,
 };
 use crate::{
-    domain::{IncidentStatus, NotificationAddresses},
+    domain::{FilterOwner, IncidentStatus, NotificationAddresses},
     forms::DefaultNotificationsForm as Form,
     server_fns::{SaveDefaultNotifications, get_default_notifications},
 };
@@ -70,5 +71,6 @@ fn DefaultsForm(defaults: NotificationAddresses) -> impl IntoView {
                 </button>
             </div>
         </ActionForm>
+        <FilterTable owner=FilterOwner::Global addresses=defaults/>
     }
 }

@@ -4,7 +4,7 @@
 use super::{
     NotFound,
     form::{FieldError, FormErrors, Outcome, SaveNotice, error_id, server_message},
-    notifications::DeliveryTable,
+    notifications::{DeliveryTable, RouteSummary},
     triage::{SeverityBadge, StatusSelect, status_label},
 };
 use crate::{
@@ -137,6 +137,7 @@ fn Detail(
         <History history/>
         <section class="card" aria-labelledby="notifications-heading">
             <h2 id="notifications-heading">"Notifications"</h2>
+            <RouteSummary deliveries=notifications.clone()/>
             <DeliveryTable deliveries=notifications retry=retry enable=enable/>
         </section>
         <Issues issues total=incident.failed_checks_count/>

@@ -3,12 +3,13 @@
 
 use super::{
     connection::{ConnectionFrame, Tab, connection_name_param, unknown_connection},
+    filters::FilterTable,
     form::{FieldError, FormErrors, Outcome, SaveNotice, error_id, server_message},
     notifications::DeliveryTable,
     webhooks::WebhookField,
 };
 use crate::{
-    domain::{DayCount, GroupingLevel, IncidentStatus, MinimumSeverity},
+    domain::{DayCount, FilterOwner, GroupingLevel, IncidentStatus, MinimumSeverity},
     forms::IncidentSettingsForm as Form,
     paths,
     server_fns::{
@@ -82,6 +83,8 @@ fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
     let errors = FormErrors::new(FIELDS, outcome);
     let saved = Form::from_settings(&settings.grouping);
     let connection_name = settings.connection.name.to_string();
+    let filter_owner = FilterOwner::Connection(settings.connection.name.clone());
+    let plain_addresses = settings.grouping.notification.with_defaults(&settings.defaults);
     let days_input = move |field: &'static str, id: &'static str, value: String| {
         let message = errors.message(field);
         view! {
@@ -198,6 +201,7 @@ fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
                 </button>
             </div>
         </ActionForm>
+        <FilterTable owner=filter_owner addresses=plain_addresses/>
         <RecentNotifications connection=connection_name save/>
     }
 }

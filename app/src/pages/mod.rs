@@ -2,6 +2,7 @@
 
 mod connection;
 mod default_notifications;
+mod filters;
 mod form;
 mod incident_detail;
 mod incident_list;
@@ -72,6 +73,16 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/sources/connection/:name/incidents")
                         view=incident_settings::IncidentSettingsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/sources/connection/:name/incidents/filters/:filter")
+                        view=|| view! { <filters::FilterFormPage global=false/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/definitions/default-notifications/filters/:filter")
+                        view=|| view! { <filters::FilterFormPage global=true/> }
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/incidents") view=incidents::IncidentsPage ssr=SsrMode::Async/>

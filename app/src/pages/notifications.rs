@@ -39,6 +39,31 @@ fn attempt_text(attempt: &DeliveryAttempt) -> String {
     )
 }
 
+/// Which filters (or the default addresses) decided where an incident's notifications went, and
+/// the addresses each sent to.
+#[component]
+pub fn RouteSummary(deliveries: Vec<Delivery>) -> impl IntoView {
+    let mut routes: Vec<(String, Vec<String>)> = Vec::new();
+    for delivery in &deliveries {
+        let route = delivery.route.as_ref().map_or_else(|| "not recorded".to_owned(), |route| route.describe());
+        match routes.iter_mut().find(|(known, _)| *known == route) {
+            Some((_, addresses)) if addresses.contains(&delivery.address) => {}
+            Some((_, addresses)) => addresses.push(delivery.address.clone()),
+            None => routes.push((route, vec![delivery.address.clone()])),
+        }
+    }
+    (!routes.is_empty()).then(|| {
+        view! {
+            <ul class="routes" aria-label="Notification routing">
+                {routes
+                    .into_iter()
+                    .map(|(route, addresses)| view! { <li>"Routed by " {route} ": " <code>{addresses.join(", ")}</code></li> })
+                    .collect_view()}
+            </ul>
+        }
+    })
+}
+
 #[component]
 pub fn DeliveryTable(
     deliveries: Vec<Delivery>,
@@ -55,6 +80,7 @@ pub fn DeliveryTable(
                     <th scope="col">"Queued"</th>
                     <th scope="col">"Status"</th>
                     <th scope="col">"Address"</th>
+                    <th scope="col">"Routed by"</th>
                     <th scope="col">"State"</th>
                     <th scope="col">"Attempts"</th>
                     <th scope="col"></th>
@@ -74,6 +100,9 @@ pub fn DeliveryTable(
                                 <td>
                                     <code>{delivery.address.clone()}</code>
                                     {delivery.address_disabled.then(|| view! { <span class="flag">"disabled"</span> })}
+                                </td>
+                                <td class="route">
+                                    {delivery.route.as_ref().map_or_else(|| "—".to_owned(), |route| route.describe())}
                                 </td>
                                 <td class="state">{state}</td>
                                 <td class="attempts">

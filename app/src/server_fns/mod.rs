@@ -1,9 +1,11 @@
 //! The server functions the pages call. Each one is a public endpoint and stays thin: it parses
 //! its arguments into domain types, calls one service function and maps the error.
 
+mod filters;
 mod incidents;
 mod notifications;
 
+pub use filters::*;
 pub use incidents::*;
 pub use notifications::*;
 
@@ -131,6 +133,15 @@ pub(crate) mod ssr {
     pub fn incident_ref(connection: &str, year: i32, month: u32, id: String) -> Option<crate::service::IncidentRef> {
         let connection = ConnectionName::parse(connection).ok()?;
         Some(crate::service::IncidentRef { connection, year, month, id })
+    }
+
+    /// Whose filters: an empty name means the global ones; `None` for a name that cannot exist.
+    pub fn filter_owner(connection: &str) -> Option<crate::domain::FilterOwner> {
+        use crate::domain::FilterOwner;
+        match connection.trim() {
+            "" => Some(FilterOwner::Global),
+            name => ConnectionName::parse(name).ok().map(FilterOwner::Connection),
+        }
     }
 
     pub fn connection_name(input: &str) -> Result<ConnectionName, ServerFnError> {
