@@ -1,33 +1,38 @@
-//! `bench dispatch`: starts a release `tocsin` on a fresh SQLite file and a webhook receiver on
-//! 127.0.0.1, drives status changes through the REST API, and reports deliveries per second and
-//! the dispatch latency (from the status change request to the receiver) at full speed and at a
-//! fixed rate. Only loopback is contacted.
+//! `bench`: measures a release `tocsin` the same way every time. It starts the binary on a fresh
+//! SQLite file with a webhook receiver on 127.0.0.1, and reports dispatch (deliveries per second
+//! and latency, at full speed and at a fixed rate), ingest, page serving and footprint as a table,
+//! and as JSON with `--json`. It exits non-zero if a delivery was lost or any request failed.
+//! Only loopback is contacted.
 #![forbid(unsafe_code)]
 
-use anyhow::{Context, bail};
-use axum::{Json, Router, extract::State, routing::post};
+mod dispatch;
+mod ingest;
+mod pages;
+mod report;
+mod tocsin;
+
+use anyhow::Context;
 use clap::Parser;
-use std::{
-    collections::HashMap,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use report::{Report, kb, mb, ms};
+use std::{io::Write, path::PathBuf, time::Duration};
+use tocsin::Tocsin;
 
 #[derive(Parser, Debug)]
-#[command(about = "Measures Tocsin's notification dispatch against a local receiver")]
-struct Args {
-    /// The release `tocsin` binary.
+#[command(about = "Measures Tocsin's speed and footprint against a local receiver")]
+pub struct Args {
+    /// The `tocsin` binary to measure (a release build for figures worth quoting).
     #[arg(long, env = "TOCSIN_BIN")]
     tocsin: PathBuf,
-    /// Status changes in the full-speed run.
+    /// The site folder cargo-leptos built (for the WebAssembly, JavaScript and CSS sizes).
+    #[arg(long, env = "TOCSIN_SITE_ROOT")]
+    site_root: Option<PathBuf>,
+    /// Status changes in the full-speed dispatch run.
     #[arg(long, default_value_t = 5000)]
     transitions: usize,
     /// Webhook addresses (one connection each), unpaced generic webhooks.
     #[arg(long, default_value_t = 50)]
     addresses: usize,
-    /// Incidents per connection.
+    /// Incidents per connection in the dispatch runs.
     #[arg(long, default_value_t = 10)]
     incidents: usize,
     /// Status changes in flight at once in the full-speed run.
@@ -39,291 +44,90 @@ struct Args {
     /// How long the fixed-rate run lasts, in seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u32,
+    /// Check-result batches in the ingest run.
+    #[arg(long, default_value_t = 20)]
+    ingest_batches: usize,
+    /// Check results per batch.
+    #[arg(long, default_value_t = 1000)]
+    ingest_batch_size: usize,
+    /// Tables the ingested results are spread over.
+    #[arg(long, default_value_t = 200)]
+    ingest_tables: usize,
+    /// Incidents on the connection whose pages are served.
+    #[arg(long, default_value_t = 10_000)]
+    page_incidents: usize,
+    /// Requests per page.
+    #[arg(long, default_value_t = 2000)]
+    page_requests: usize,
+    /// Page requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    page_concurrency: usize,
+    /// Also write the figures to this file, as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
-type Arrivals = Arc<Mutex<Vec<(String, String, Instant)>>>;
-
-async fn receive(State(arrivals): State<Arrivals>, Json(body): Json<serde_json::Value>) -> &'static str {
-    let id = body["incident_id"].as_str().unwrap_or_default().to_owned();
-    let status = body["status"].as_str().unwrap_or_default().to_owned();
-    arrivals.lock().expect("arrivals lock").push((id, status, Instant::now()));
-    "ok"
+fn gzip_size(bytes: &[u8]) -> anyhow::Result<u64> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?.len() as u64)
 }
 
-struct Tocsin {
-    child: Child,
-    origin: String,
-    client: reqwest::Client,
-}
-
-impl Drop for Tocsin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// The binary's size, and the site's WebAssembly, JavaScript and CSS, raw and gzip.
+fn sizes(args: &Args, report: &mut Report) -> anyhow::Result<()> {
+    const SECTION: &str = "footprint, files";
+    let binary = std::fs::metadata(&args.tocsin).with_context(|| format!("no {}", args.tocsin.display()))?.len();
+    report.add(SECTION, "server binary", mb(binary), "MB", &args.tocsin.display().to_string());
+    let Some(site_root) = &args.site_root else { return Ok(()) };
+    for (name, file) in [("WebAssembly", "tocsin.wasm"), ("JavaScript", "tocsin.js"), ("stylesheet", "tocsin.css")] {
+        let path = site_root.join("pkg").join(file);
+        let bytes = std::fs::read(&path).with_context(|| format!("could not read {}", path.display()))?;
+        let parameters = path.display().to_string();
+        report.add(SECTION, format!("{name}, raw"), kb(bytes.len() as u64), "KB", &parameters);
+        report.add(SECTION, format!("{name}, gzip -9"), kb(gzip_size(&bytes)?), "KB", &parameters);
     }
-}
-
-impl Tocsin {
-    async fn start(binary: &PathBuf, database: &str) -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = Command::new(binary)
-            .env("TOCSIN_LISTEN", format!("127.0.0.1:{port}"))
-            .env("TOCSIN_DATABASE_URL", database)
-            .env("TOCSIN_ALLOW_HTTP", "true")
-            .env("TOCSIN_ALLOW_SUBNETS", "127.0.0.0/8")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("could not start {}", binary.display()))?;
-        let tocsin = Self { child, origin: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new() };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tocsin.client.get(format!("{}/sources", tocsin.origin)).send().await.is_err() {
-            if Instant::now() > deadline {
-                bail!("tocsin did not start");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        Ok(tocsin)
-    }
-
-    async fn rpc(&self, function: &str, form: &[(&str, &str)]) -> anyhow::Result<()> {
-        let response = self
-            .client
-            .post(format!("{}/rpc/{function}", self.origin))
-            .header("accept", "application/json")
-            .form(form)
-            .send()
-            .await?;
-        let text = response.text().await?;
-        if text != "\"Saved\"" {
-            bail!("{function} answered {text}");
-        }
-        Ok(())
-    }
-}
-
-/// One incident to change: its REST path.
-struct Target {
-    path: String,
-    id: String,
-}
-
-async fn setup(tocsin: &Tocsin, args: &Args, receiver: &str) -> anyhow::Result<Vec<Target>> {
-    let executed_at = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
-    let mut targets = Vec::new();
-    for c in 0..args.addresses {
-        let name = format!("bench{c}");
-        tocsin.rpc("create_connection", &[("form[name]", &name), ("form[provider_type]", "other")]).await?;
-        let address = format!("{receiver}/hook/{c}");
-        let fields = [
-            ("connection", name.as_str()),
-            ("form[grouping_level]", "table"),
-            ("form[minimum_severity]", "warning"),
-            ("form[max_incident_length_days]", "60"),
-            ("form[mute_for_days]", "60"),
-            ("form[enabled]", "on"),
-            ("form[incident_opened_addresses]", address.as_str()),
-            ("form[incident_acknowledged_addresses]", address.as_str()),
-            ("form[incident_resolved_addresses]", address.as_str()),
-            ("form[incident_muted_addresses]", address.as_str()),
-        ];
-        tocsin.rpc("save_incident_settings", &fields).await?;
-        let results: Vec<serde_json::Value> = (0..args.incidents)
-            .map(|i| {
-                serde_json::json!({"schema": "public", "table": format!("t{i}"), "check_name": "c", "check_category": "k",
-                    "check_type": "monitoring", "quality_dimension": "Validity", "severity": 2, "executed_at": executed_at})
-            })
-            .collect();
-        tocsin
-            .client
-            .post(format!("{}/api/connections/{name}/checkresults", tocsin.origin))
-            .json(&results)
-            .send()
-            .await?;
-        let list: Vec<serde_json::Value> = tocsin
-            .client
-            .get(format!("{}/api/incidents/{name}?limit=1000", tocsin.origin))
-            .send()
-            .await?
-            .json()
-            .await?;
-        for incident in list {
-            let id = incident["incidentId"].as_str().unwrap_or_default().to_owned();
-            let path =
-                format!("{}/api/incidents/{name}/{}/{}/{id}", tocsin.origin, incident["year"], incident["month"]);
-            targets.push(Target { path, id });
-        }
-    }
-    Ok(targets)
-}
-
-const CYCLE: [&str; 4] = ["acknowledged", "resolved", "muted", "open"];
-
-/// The `round`-th change of an incident: its new status.
-fn status_of(round: usize) -> &'static str {
-    CYCLE[round % CYCLE.len()]
-}
-
-struct Sent {
-    id: String,
-    status: &'static str,
-    at: Instant,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-/// Matches arrivals to sent changes (per incident and status, in order) and returns latencies.
-fn latencies(sent: &[Sent], arrivals: &[(String, String, Instant)]) -> anyhow::Result<Vec<Duration>> {
-    let mut queues: HashMap<(&str, &str), Vec<Instant>> = HashMap::new();
-    for arrival in arrivals {
-        queues.entry((arrival.0.as_str(), arrival.1.as_str())).or_default().push(arrival.2);
-    }
-    let mut taken: HashMap<(&str, &str), usize> = HashMap::new();
-    let mut out = Vec::with_capacity(sent.len());
-    for change in sent {
-        let key = (change.id.as_str(), change.status);
-        let index = taken.entry(key).or_default();
-        let arrived = queues.get(&key).and_then(|q| q.get(*index)).context("a delivery was lost")?;
-        *index += 1;
-        out.push(arrived.saturating_duration_since(change.at));
-    }
-    out.sort();
-    Ok(out)
-}
-
-async fn wait_for(arrivals: &Arrivals, count: usize) -> anyhow::Result<Instant> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let arrived = arrivals.lock().expect("arrivals lock").len();
-        if arrived >= count {
-            return Ok(Instant::now());
-        }
-        if Instant::now() > deadline {
-            bail!("only {arrived} of {count} deliveries arrived");
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let arrivals: Arrivals = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let receiver = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
-    let app = Router::new().route("/hook/{n}", post(receive)).with_state(arrivals.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let dir = std::env::temp_dir().join(format!("tocsin-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let database = format!("sqlite://{}", dir.join("bench.db").display());
-    let tocsin = Tocsin::start(&args.tocsin, &database).await?;
-    let targets = setup(&tocsin, &args, &receiver).await?;
-    let opened = targets.len();
-    wait_for(&arrivals, opened).await?;
-    arrivals.lock().expect("arrivals lock").clear();
-
-    // Full speed: `concurrency` changes in flight; each incident's changes stay in order.
-    let started = Instant::now();
-    let per_incident = args.transitions.div_ceil(targets.len());
-    let lanes: Vec<Vec<(usize, usize)>> = (0..args.concurrency)
-        .map(|lane| {
-            (0..targets.len())
-                .filter(|t| t % args.concurrency == lane)
-                .flat_map(|t| (0..per_incident).map(move |r| (t, r)))
-                .collect()
-        })
-        .collect();
-    let client = &tocsin.client;
-    let targets_ref = &targets;
-    let results = futures::future::join_all(lanes.into_iter().map(|lane| async move {
-        let mut sent = Vec::new();
-        for (t, round) in lane {
-            let target = &targets_ref[t];
-            let status = status_of(round);
-            let at = Instant::now();
-            let response = client.post(format!("{}/status?status={status}", target.path)).send().await?;
-            if response.status() != 204 {
-                bail!("a status change answered {}", response.status());
-            }
-            sent.push(Sent { id: target.id.clone(), status, at });
-        }
-        Ok::<_, anyhow::Error>(sent)
-    }))
-    .await;
-    let mut sent = Vec::new();
-    for result in results {
-        sent.extend(result?);
-    }
-    let accepted = started.elapsed();
-    let finished = wait_for(&arrivals, sent.len()).await?;
-    let elapsed = finished.duration_since(started);
-    let full = latencies(&sent, &arrivals.lock().expect("arrivals lock"))?;
-    println!(
-        "dispatch, full speed: {} status changes over {} incidents and {} addresses, {} in flight",
-        sent.len(),
-        targets.len(),
-        args.addresses,
-        args.concurrency
-    );
-    println!(
-        "  accepted in {:.2} s; all delivered in {:.2} s: {:.0} deliveries/s end to end",
-        accepted.as_secs_f64(),
-        elapsed.as_secs_f64(),
-        sent.len() as f64 / elapsed.as_secs_f64()
-    );
-    println!(
-        "  latency, change request to receiver: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        ms(percentile(&full, 0.5)),
-        ms(percentile(&full, 0.99)),
-        ms(*full.last().context("no deliveries")?)
-    );
-
-    // Fixed rate: one change every 1/rate seconds, round-robin over the incidents.
-    arrivals.lock().expect("arrivals lock").clear();
-    let total = (args.rate * args.seconds) as usize;
-    let interval = Duration::from_secs_f64(1.0 / f64::from(args.rate));
-    let mut rounds = vec![per_incident; targets.len()];
-    let mut pending = Vec::new();
-    let mut fixed_sent = Vec::with_capacity(total);
-    let start = tokio::time::Instant::now();
-    for n in 0..total {
-        tokio::time::sleep_until(start + interval * n as u32).await;
-        let t = n % targets.len();
-        let status = status_of(rounds[t]);
-        rounds[t] += 1;
-        let target = &targets[t];
-        let at = Instant::now();
-        // Sent now, not when awaited: each change leaves at its scheduled time.
-        let request = tokio::spawn(client.post(format!("{}/status?status={status}", target.path)).send());
-        pending.push(async move {
-            let response = request.await??;
-            if response.status() != 204 {
-                bail!("a status change answered {}", response.status());
-            }
-            Ok(())
-        });
-        fixed_sent.push(Sent { id: target.id.clone(), status, at });
-    }
-    for result in futures::future::join_all(pending).await {
-        result?;
-    }
-    wait_for(&arrivals, total).await?;
-    let fixed = latencies(&fixed_sent, &arrivals.lock().expect("arrivals lock"))?;
-    println!("dispatch at {} status changes/s for {} s ({total} changes):", args.rate, args.seconds);
-    println!(
-        "  latency, change request to receiver: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        ms(percentile(&fixed, 0.5)),
-        ms(percentile(&fixed, 0.99)),
-        ms(*fixed.last().context("no deliveries")?)
-    );
-    drop(tocsin);
-    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
 
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
+async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
+    sizes(args, report)?;
+    let tocsin = Tocsin::start(&args.tocsin, args.site_root.as_deref()).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (idle, _) = tocsin.memory()?;
+
+    dispatch::run(&tocsin, args, report).await.context("dispatch")?;
+    ingest::run(&tocsin, args, report).await.context("ingest")?;
+    pages::run(&tocsin, args, report).await.context("pages")?;
+
+    let (_, peak) = tocsin.memory()?;
+    const MEMORY: &str = "footprint, process";
+    let parameters = "a fresh database; idle: 0.5 s after the first health check; peak: Linux's VmHWM";
+    report.add(MEMORY, "start-up, launch to first health check", ms(tocsin.startup), "ms", parameters);
+    report.add(MEMORY, "memory (RSS) at idle", mb(idle), "MB", parameters);
+    report.add(MEMORY, "memory (RSS), peak over every run above", mb(peak), "MB", parameters);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let mut report = Report::default();
+    let outcome = run(&args, &mut report).await;
+    report.print();
+    if let Some(path) = &args.json {
+        let written = serde_json::to_string_pretty(&report)
+            .map_err(anyhow::Error::from)
+            .and_then(|json| std::fs::write(path, json).map_err(Into::into));
+        if let Err(error) = written {
+            eprintln!("could not write {}: {error:#}", path.display());
+            return std::process::ExitCode::FAILURE;
+        }
+    }
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("benchmark failed: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

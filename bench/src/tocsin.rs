@@ -1,0 +1,117 @@
+//! The `tocsin` under test: a child process on a fresh SQLite file, its start-up time, and its
+//! memory as Linux reports it.
+
+use anyhow::{Context, bail};
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+pub struct Tocsin {
+    child: Child,
+    pub origin: String,
+    pub client: reqwest::Client,
+    /// From launch to the first successful health check.
+    pub startup: Duration,
+    dir: PathBuf,
+}
+
+impl Drop for Tocsin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Tocsin {
+    /// Starts `binary` on a fresh database; webhooks on 127.0.0.0/8 over http are allowed.
+    pub async fn start(binary: &Path, site_root: Option<&Path>) -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("tocsin-bench-{}-{}", std::process::id(), fastrand_suffix()));
+        std::fs::create_dir_all(&dir)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut command = Command::new(binary);
+        command
+            .env("TOCSIN_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TOCSIN_DATABASE_URL", format!("sqlite://{}", dir.join("bench.db").display()))
+            .env("TOCSIN_ALLOW_HTTP", "true")
+            .env("TOCSIN_ALLOW_SUBNETS", "127.0.0.0/8")
+            .env("TOCSIN_POLL_INTERVAL", "100ms")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null());
+        if let Some(site_root) = site_root {
+            command.env("TOCSIN_SITE_ROOT", site_root);
+        }
+        let launched = Instant::now();
+        let child = command.spawn().with_context(|| format!("could not start {}", binary.display()))?;
+        let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+        let mut tocsin =
+            Self { child, origin: format!("http://127.0.0.1:{port}"), client, startup: Duration::ZERO, dir };
+        let deadline = launched + Duration::from_secs(10);
+        loop {
+            let health = tocsin.client.get(format!("{}/api/healthcheck", tocsin.origin)).send().await;
+            if health.is_ok_and(|answer| answer.status().is_success()) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("tocsin did not answer its health check within 10 s");
+            }
+            if let Some(status) = tocsin.child.try_wait()? {
+                bail!("tocsin exited at start-up: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tocsin.startup = launched.elapsed();
+        Ok(tocsin)
+    }
+
+    /// Resident memory now, and its peak so far, in bytes (`VmRSS` and `VmHWM`).
+    pub fn memory(&self) -> anyhow::Result<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .context("could not read the server's memory from /proc")?;
+        let field = |name: &str| -> anyhow::Result<u64> {
+            let line = status.lines().find(|line| line.starts_with(name)).with_context(|| format!("no {name}"))?;
+            let kib: u64 = line.split_whitespace().nth(1).context("no value")?.parse()?;
+            Ok(kib * 1024)
+        };
+        Ok((field("VmRSS:")?, field("VmHWM:")?))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let answer = self.client.post(format!("{}{path}", self.origin)).json(body).send().await?;
+        let status = answer.status();
+        let text = answer.text().await?;
+        if !status.is_success() {
+            bail!("POST {path} answered {status}: {text}");
+        }
+        Ok(if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text)? })
+    }
+
+    pub async fn put_json(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<()> {
+        let answer = self.client.put(format!("{}{path}", self.origin)).json(body).send().await?;
+        if !answer.status().is_success() {
+            bail!("PUT {path} answered {}: {}", answer.status(), answer.text().await?);
+        }
+        Ok(())
+    }
+
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        let answer = self.client.get(format!("{}{path}", self.origin)).send().await?;
+        if !answer.status().is_success() {
+            bail!("GET {path} answered {}", answer.status());
+        }
+        Ok(answer.json().await?)
+    }
+
+    /// Creates a connection with no addresses.
+    pub async fn create_connection(&self, name: &str) -> anyhow::Result<()> {
+        self.post_json(&format!("/api/connections/{name}/basic"), &serde_json::json!({"provider_type": "other"}))
+            .await
+            .map(drop)
+    }
+}
+
+fn fastrand_suffix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos().into())
+}

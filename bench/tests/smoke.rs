@@ -1,0 +1,68 @@
+//! The benchmark's own counting, on a tiny run against the `tocsin` the test command built:
+//! every status change it sent must be delivered once, and every figure must be there and
+//! positive. `TOCSIN_BIN` and `TOCSIN_SITE_ROOT` name the server and its site (the test command
+//! sets both).
+
+use serde_json::Value;
+use std::process::Command;
+
+fn required(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} must name the built server (scripts/test sets it)"))
+}
+
+#[test]
+fn a_tiny_run_delivers_every_change_and_reports_every_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("figures.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["--tocsin", &required("TOCSIN_BIN"), "--site-root", &required("TOCSIN_SITE_ROOT")])
+        .args(["--transitions", "60", "--addresses", "3", "--incidents", "2", "--concurrency", "4"])
+        .args(["--rate", "40", "--seconds", "1"])
+        .args(["--ingest-batches", "2", "--ingest-batch-size", "40", "--ingest-tables", "10"])
+        .args(["--page-incidents", "120", "--page-requests", "12", "--page-concurrency", "3"])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let figures = report["figures"].as_array().unwrap();
+    let value = |section: &str, name: &str| -> f64 {
+        let figure = figures
+            .iter()
+            .find(|f| f["section"] == section && f["name"] == name)
+            .unwrap_or_else(|| panic!("no figure {section} / {name} in {report}"));
+        assert!(!figure["parameters"].as_str().unwrap().is_empty(), "{figure}");
+        figure["value"].as_f64().unwrap()
+    };
+
+    // 6 incidents, 60 changes rounded up to whole rounds per incident.
+    assert_eq!(value("dispatch, full speed", "status changes sent"), 60.0);
+    assert_eq!(value("dispatch, full speed", "notifications delivered"), 60.0);
+    assert_eq!(value("dispatch, fixed rate", "notifications delivered"), 40.0);
+    assert!(value("ingest", "incidents opened") > 0.0);
+    for figure in figures {
+        let number = figure["value"].as_f64().unwrap();
+        assert!(number > 0.0 && number.is_finite(), "{figure} is not positive");
+    }
+    for (section, name) in [
+        ("footprint, files", "server binary"),
+        ("footprint, files", "WebAssembly, gzip -9"),
+        ("footprint, files", "JavaScript, gzip -9"),
+        ("footprint, files", "stylesheet, gzip -9"),
+        ("footprint, process", "start-up, launch to first health check"),
+        ("footprint, process", "memory (RSS) at idle"),
+        ("footprint, process", "memory (RSS), peak over every run above"),
+        ("dispatch, full speed", "deliveries end to end"),
+        ("dispatch, full speed", "latency, change request to receiver, p99"),
+        ("dispatch, fixed rate", "latency, change request to receiver, p99"),
+        ("ingest", "check results"),
+        ("pages", "incidents list (/incidents/pages), first page of 50: p99"),
+        ("pages", "Incidents and Notifications page: requests"),
+    ] {
+        value(section, name);
+    }
+    assert!(stdout.contains("deliveries end to end"), "the table is printed: {stdout}");
+}
