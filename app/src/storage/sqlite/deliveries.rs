@@ -15,10 +15,12 @@ use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
 /// Records one delivery per address the routing chooses for `status`, for the transition
 /// `status_change_id`, each with what routed it. Returns how many are pending (addresses disabled
 /// by their receiver are recorded as skipped).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn enqueue(
     conn: &mut SqliteConnection,
     context: &NotifyContext,
     routing: &Routing,
+    connection_id: i64,
     incident_id: &str,
     status_change_id: i64,
     status: IncidentStatus,
@@ -47,8 +49,8 @@ pub(super) async fn enqueue(
         };
         sqlx::query(
             "INSERT INTO deliveries (webhook_id, status_change_id, incident_id, url, format, incident_status, payload, \
-             state, next_attempt_at, last_error, created_at, updated_at, route) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             state, next_attempt_at, last_error, created_at, updated_at, route, connection_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(format!("msg_{}", uuid::Uuid::new_v4().simple()))
         .bind(status_change_id)
@@ -63,6 +65,7 @@ pub(super) async fn enqueue(
         .bind(now.millis())
         .bind(now.millis())
         .bind(route.source.label())
+        .bind(connection_id)
         .execute(&mut *conn)
         .await?;
         if state == DeliveryState::Pending {
@@ -156,12 +159,7 @@ impl SqliteStorage {
     }
 
     pub(super) async fn connection_deliveries(&self, connection: &str, limit: u32) -> StorageResult<Vec<Delivery>> {
-        self.deliveries_where(
-            "d.incident_id IN (SELECT i.id FROM incidents i JOIN connections c ON c.id = i.connection_id WHERE c.name = ?)",
-            connection,
-            limit,
-        )
-        .await
+        self.deliveries_where("d.connection_id = (SELECT id FROM connections WHERE name = ?)", connection, limit).await
     }
 
     pub(super) async fn incident_deliveries(&self, incident_id: &str) -> StorageResult<Vec<Delivery>> {

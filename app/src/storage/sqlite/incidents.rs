@@ -465,7 +465,8 @@ impl SqliteStorage {
         }
         // Each opened incident is announced as it stands after the whole batch, as DQOps does.
         for (id, change_id) in &opened_changes {
-            outcome.deliveries += enqueue(&mut tx, notify, &routing, id, *change_id, IncidentStatus::Open, now).await?;
+            outcome.deliveries +=
+                enqueue(&mut tx, notify, &routing, connection_id, id, *change_id, IncidentStatus::Open, now).await?;
         }
         tx.commit().await?;
         Ok(Some(outcome))
@@ -594,7 +595,7 @@ impl SqliteStorage {
             .await?;
         let change = StatusChange { from: Some(current), to: new_status, at: now, by: actor.clone() };
         let change_id = insert_status_change(&mut tx, id, &change).await?;
-        let deliveries = enqueue(&mut tx, notify, &routing, id, change_id, new_status, now).await?;
+        let deliveries = enqueue(&mut tx, notify, &routing, connection_id, id, change_id, new_status, now).await?;
         tx.commit().await?;
         Ok(StatusUpdate::Changed(change, deliveries))
     }
