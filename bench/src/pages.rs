@@ -65,9 +65,9 @@ async fn load(
 pub async fn run(tocsin: &Tocsin, args: &Args, report: &mut Report) -> anyhow::Result<()> {
     seed(tocsin, args.page_incidents).await?;
     let pages = [
-        ("incidents list (/incidents/pages), first page of 50", "/incidents/pages", "fact_"),
+        ("incidents list page (/incidents/pages)", "/incidents/pages", "fact_"),
         ("Incidents and Notifications page", "/sources/connection/pages/incidents", "Webhooks for notifications"),
-        ("incidents list, REST (/api/incidents/pages)", "/api/incidents/pages", "incidentId"),
+        ("incidents list, REST (/api/incidents/pages, 50 a page)", "/api/incidents/pages", "incidentId"),
     ];
     let parameters = format!(
         "a connection holding {} incidents; {} requests per page, {} at a time, from loopback",

@@ -59,7 +59,7 @@ fn a_tiny_run_delivers_every_change_and_reports_every_figure() {
         ("dispatch, full speed", "latency, change request to receiver, p99"),
         ("dispatch, fixed rate", "latency, change request to receiver, p99"),
         ("ingest", "check results"),
-        ("pages", "incidents list (/incidents/pages), first page of 50: p99"),
+        ("pages", "incidents list page (/incidents/pages): p99"),
         ("pages", "Incidents and Notifications page: requests"),
     ] {
         value(section, name);

@@ -1,10 +1,11 @@
--- Serving a connection of many incidents quickly.
+-- Serving a connection of many incidents quickly. Both indexes carry the columns the list
+-- filters on (time window, status), so a page is read in order from the index and stops at its
+-- end; the count reads the newest-first index alone.
 
--- The incidents list's count (status and time window), from the index alone.
-CREATE INDEX incidents_by_status ON incidents (connection_id, status, first_seen);
+-- The UI's default order (newest first, then id), and the count.
+CREATE INDEX incidents_by_newest ON incidents (connection_id, first_seen DESC, id, status);
 
--- The list's default order (fewest failed checks first, newest first, then id): read in index
--- order, filtered by status and time in the index, stopping at the page's end.
+-- The REST API's default order (fewest failed checks first, newest first, then id).
 CREATE INDEX incidents_by_failed_checks ON incidents (connection_id, failed_checks_count, first_seen DESC, id, status);
 
 -- A connection's recent notifications without visiting each of its incidents.

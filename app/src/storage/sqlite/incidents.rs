@@ -142,7 +142,9 @@ const FILTERED_COLUMNS: [&str; 9] = [
 
 /// Appends the WHERE clause of `query` (after `WHERE c.name = ?`).
 fn push_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a IncidentQuery, now: Timestamp) {
-    sql.push(" AND i.first_seen >= ");
+    // Ordered by anything but `first_seen`, the time window is checked in the index that gives
+    // the order (`+` keeps SQLite from choosing the window's index and sorting every row).
+    sql.push(if query.order == IncidentOrder::FirstSeen { " AND i.first_seen >= " } else { " AND +i.first_seen >= " });
     sql.push_bind(now.start_of_month(query.months.saturating_sub(1)).millis());
     sql.push(" AND i.status IN (");
     let mut statuses = sql.separated(", ");
@@ -530,7 +532,9 @@ impl SqliteStorage {
         select.push_bind(connection.as_str());
         push_filters(&mut select, query, now);
         let direction = if query.descending { "DESC" } else { "ASC" };
-        select.push(format!(" ORDER BY {} {direction}, i.first_seen DESC, i.id LIMIT ", order_column(query.order)));
+        // Ties: newest first, then by id. (Repeating `first_seen` would make SQLite sort again.)
+        let ties = if query.order == IncidentOrder::FirstSeen { "" } else { ", i.first_seen DESC" };
+        select.push(format!(" ORDER BY {} {direction}{ties}, i.id LIMIT ", order_column(query.order)));
         select.push_bind(i64::from(query.limit));
         select.push(" OFFSET ");
         select.push_bind(i64::from(query.page.saturating_sub(1)) * i64::from(query.limit));
