@@ -59,8 +59,9 @@ fn a_tiny_run_delivers_every_change_and_reports_every_figure() {
         ("dispatch, full speed", "latency, change request to receiver, p99"),
         ("dispatch, fixed rate", "latency, change request to receiver, p99"),
         ("ingest", "check results"),
-        ("pages", "incidents list page (/incidents/pages): p99"),
-        ("pages", "Incidents and Notifications page: requests"),
+        ("pages, one client", "incidents list page (/incidents/pages): p99"),
+        ("pages, several clients", "incidents list page (/incidents/pages): p99"),
+        ("pages, several clients", "Incidents and Notifications page: requests"),
     ] {
         value(section, name);
     }
