@@ -3,7 +3,7 @@
 
 use super::{
     filters::FilterTable,
-    form::{FormErrors, Outcome, SaveNotice, server_message},
+    form::{FormErrors, Outcome, SaveButton, SaveNotice, server_message},
     webhooks::WebhookField,
 };
 use crate::{
@@ -65,11 +65,7 @@ fn DefaultsForm(defaults: NotificationAddresses) -> impl IntoView {
                     })
                     .collect_view()}
             </section>
-            <div class="actions">
-                <button type="submit" class="primary" disabled=move || save.pending().get()>
-                    {move || if save.pending().get() { "Saving…" } else { "Save" }}
-                </button>
-            </div>
+            <SaveButton pending=save.pending()/>
         </ActionForm>
         <FilterTable owner=FilterOwner::Global addresses=defaults/>
     }

@@ -2,7 +2,7 @@
 //! (and on Global incident notifications), and the form that adds or edits one.
 
 use super::{
-    form::{FieldError, FormErrors, Outcome, SaveNotice, error_id, server_message},
+    form::{FieldError, FormErrors, Outcome, SaveButton, SaveNotice, error_id, server_message},
     not_found::NotFound,
     webhooks::WebhookField,
 };
@@ -378,11 +378,7 @@ fn FilterEditor(owner: FilterOwner, filter: Option<FilteredNotification>) -> imp
                 )}
                 {checkbox("disabled", "Disabled", form.disabled.is_some())}
             </section>
-            <div class="actions">
-                <button type="submit" class="primary" disabled=move || save.pending().get()>
-                    {move || if save.pending().get() { "Saving…" } else { "Save" }}
-                </button>
-            </div>
+            <SaveButton pending=save.pending()/>
         </ActionForm>
     }
 }

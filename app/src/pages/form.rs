@@ -102,3 +102,15 @@ pub fn server_message(error: &ServerFnError) -> String {
         other => other.to_string(),
     }
 }
+
+/// The form's Save button: disabled, and saying so, while the save is under way.
+#[component]
+pub fn SaveButton(#[prop(into)] pending: Signal<bool>) -> impl IntoView {
+    view! {
+        <div class="actions">
+            <button type="submit" class="primary" disabled=move || pending.get()>
+                {move || if pending.get() { "Saving…" } else { "Save" }}
+            </button>
+        </div>
+    }
+}

@@ -4,7 +4,7 @@
 use super::{
     connection::{ConnectionFrame, Tab, connection_name_param, unknown_connection},
     filters::FilterTable,
-    form::{FieldError, FormErrors, Outcome, SaveNotice, error_id, server_message},
+    form::{FieldError, FormErrors, Outcome, SaveButton, SaveNotice, error_id, server_message},
     notifications::DeliveryTable,
     webhooks::WebhookField,
 };
@@ -195,11 +195,7 @@ fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
                     })
                     .collect_view()}
             </section>
-            <div class="actions">
-                <button type="submit" class="primary" disabled=move || save.pending().get()>
-                    {move || if save.pending().get() { "Saving…" } else { "Save" }}
-                </button>
-            </div>
+            <SaveButton pending=save.pending()/>
         </ActionForm>
         <FilterTable owner=filter_owner addresses=plain_addresses/>
         <RecentNotifications connection=connection_name save/>

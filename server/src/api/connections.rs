@@ -101,6 +101,24 @@ fn parse_description(text: Option<&str>) -> Result<Option<Description>, ApiError
     text.map(|text| Description::parse(text).map_err(|reason| ApiError::bad_request("description", reason))).transpose()
 }
 
+/// The connection `name` with the provider type and description a body gives, the stored ones
+/// kept where it gives none.
+async fn changed(
+    state: &AppState,
+    name: ConnectionName,
+    provider: Option<&str>,
+    description: Option<&str>,
+) -> Result<Connection, ApiError> {
+    let provider = provider_type(provider, "provider_type")?;
+    let description = parse_description(description)?;
+    let stored = state.connections.get(&name).await?;
+    Ok(Connection {
+        name,
+        provider_type: provider.unwrap_or(stored.provider_type),
+        description: description.unwrap_or(stored.description),
+    })
+}
+
 /// The body's `connection_name`, when present, must be the path's.
 fn same_name(body: Option<&str>, path: &ConnectionName) -> Result<(), ApiError> {
     match body {
@@ -199,15 +217,8 @@ async fn update_connection(
     JsonBody(spec): JsonBody<ConnectionSpec>,
 ) -> Result<StatusCode, ApiError> {
     let name = existing_connection(&connection)?;
-    let provider_type = provider_type(spec.provider_type.as_deref(), "provider_type")?;
-    let description = parse_description(spec.description.as_deref())?;
     let (grouping, filters) = grouping(&state, spec.incident_grouping.as_ref(), "incident_grouping.")?;
-    let stored = state.connections.get(&name).await?;
-    let updated = Connection {
-        name,
-        provider_type: provider_type.unwrap_or(stored.provider_type),
-        description: description.unwrap_or(stored.description),
-    };
+    let updated = changed(&state, name, spec.provider_type.as_deref(), spec.description.as_deref()).await?;
     state.connections.update(&updated, None).await?;
     state.connections.save_incident_grouping(&updated.name, &grouping, Some(&filters)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -280,14 +291,7 @@ async fn update_connection_basic(
 ) -> Result<StatusCode, ApiError> {
     let name = existing_connection(&connection)?;
     same_name(body.connection_name.as_deref(), &name)?;
-    let provider_type = provider_type(body.provider_type.as_deref(), "provider_type")?;
-    let description = parse_description(body.description.as_deref())?;
-    let stored = state.connections.get(&name).await?;
-    let updated = Connection {
-        name,
-        provider_type: provider_type.unwrap_or(stored.provider_type),
-        description: description.unwrap_or(stored.description),
-    };
+    let updated = changed(&state, name, body.provider_type.as_deref(), body.description.as_deref()).await?;
     state.connections.update(&updated, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
