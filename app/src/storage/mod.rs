@@ -26,6 +26,9 @@ pub enum StorageError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The transaction a change was grouped into failed; nothing of it was written.
+    #[error("the grouped transaction failed: {0}")]
+    Batch(String),
 }
 
 pub type StorageResult<T> = Result<T, StorageError>;

@@ -518,3 +518,46 @@ async fn concurrent_batches_and_status_changes_all_succeed() {
     assert_eq!(total, 1 + 8 * 5 * 20, "every result joined exactly one incident");
     assert_eq!(s.incidents().await.len(), 12, "one incident per table, never two");
 }
+
+#[tokio::test]
+async fn concurrent_changes_are_committed_together_and_a_failing_one_undoes_only_itself() {
+    let db = TestDb::new();
+    let connections = db.connections().await;
+    connections.create(new_connection("dwh")).await.unwrap();
+    let clock = TestClock::at(at_day(0));
+    let incidents = clock.service(db.storage().await);
+    let tables: Vec<String> = (0..30).map(|n| format!("t{n}")).collect();
+    let results: Vec<CheckResult> = tables.iter().map(|t| result(t, 0, Severity::Error)).collect();
+    incidents.ingest(&name("dwh"), &results).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_mutes BEFORE INSERT ON incident_status_changes WHEN NEW.to_status = 'muted' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let all = incidents.list(&name("dwh"), &all_statuses()).await.unwrap().incidents;
+    assert_eq!(all.len(), 30);
+
+    // Every third change is refused by the trigger; the others must all be committed.
+    let actor = Actor { name: "alice".into(), source: ChangeSource::Api };
+    let wanted = |n: usize| if n % 3 == 0 { IncidentStatus::Muted } else { IncidentStatus::Acknowledged };
+    let changes = all.iter().enumerate().map(|(n, incident)| {
+        let (incidents, actor) = (&incidents, &actor);
+        async move { incidents.change_status(&address(incident), wanted(n), actor).await }
+    });
+    let outcomes = futures::future::join_all(changes).await;
+
+    for (n, (incident, outcome)) in all.iter().zip(outcomes).enumerate() {
+        let after = incidents.get(&address(incident)).await.unwrap();
+        let history = incidents.history(&address(incident)).await.unwrap();
+        if wanted(n) == IncidentStatus::Muted {
+            assert!(outcome.is_err(), "change {n} should have been refused");
+            assert_eq!((after.status, history.len()), (IncidentStatus::Open, 1), "change {n} left a trace");
+        } else {
+            assert!(outcome.is_ok(), "change {n}: {outcome:?}");
+            assert_eq!((after.status, history.len()), (IncidentStatus::Acknowledged, 2), "change {n} was lost");
+        }
+    }
+}

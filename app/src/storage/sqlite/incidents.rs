@@ -9,7 +9,7 @@ use crate::{
         Timestamp,
     },
     grouping::{GroupingKey, IncidentWindow, is_incident_candidate, joins},
-    storage::{IngestOutcome, StatusUpdate, StorageResult},
+    storage::{IngestOutcome, StatusUpdate, StorageError, StorageResult},
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, sqlite::SqliteRow};
 use std::collections::{BTreeMap, HashMap, hash_map::Entry};
@@ -562,46 +562,29 @@ impl SqliteStorage {
         .transpose()
     }
 
+    /// Queues the change for the group committer and waits until it is committed.
     pub(super) async fn change_status(
         &self,
         connection: &ConnectionName,
         id: &str,
-        new_status: IncidentStatus,
+        status: IncidentStatus,
         actor: &Actor,
         notify: &NotifyContext,
         now: Timestamp,
     ) -> StorageResult<StatusUpdate> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some((connection_id, settings, routing)) = connection_settings(&mut tx, connection).await? else {
-            return Ok(StatusUpdate::NotFound);
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = super::group::StatusJob {
+            connection: connection.clone(),
+            id: id.to_owned(),
+            status,
+            actor: actor.clone(),
+            notify: notify.clone(),
+            now,
+            reply,
         };
-        let current: Option<String> =
-            sqlx::query_scalar("SELECT status FROM incidents WHERE id = ? AND connection_id = ?")
-                .bind(id)
-                .bind(connection_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(current) = current else {
-            return Ok(StatusUpdate::NotFound);
-        };
-        let current: IncidentStatus = current.parse().map_err(|e| corrupt("status", e))?;
-        if current == new_status {
-            return Ok(StatusUpdate::Unchanged);
-        }
-        let muted_until =
-            (new_status == IncidentStatus::Muted).then(|| now.plus_days(settings.mute_for_days.get()).millis());
-        sqlx::query("UPDATE incidents SET status = ?, muted_until = ?, updated_at = ? WHERE id = ?")
-            .bind(new_status.as_str())
-            .bind(muted_until)
-            .bind(now.millis())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let change = StatusChange { from: Some(current), to: new_status, at: now, by: actor.clone() };
-        let change_id = insert_status_change(&mut tx, id, &change).await?;
-        let deliveries = enqueue(&mut tx, notify, &routing, connection_id, id, change_id, new_status, now).await?;
-        tx.commit().await?;
-        Ok(StatusUpdate::Changed(change, deliveries))
+        let gone = || StorageError::Batch("the writer has stopped".to_owned());
+        self.status_jobs.send(job).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     pub(super) async fn set_issue_url(
@@ -651,4 +634,44 @@ impl SqliteStorage {
         .map(check_result_from_row)
         .collect()
     }
+}
+
+/// Changes an incident's status inside `tx`: the update, its transition and its deliveries.
+pub(super) async fn change_status_in(
+    tx: &mut SqliteConnection,
+    connection: &ConnectionName,
+    id: &str,
+    new_status: IncidentStatus,
+    actor: &Actor,
+    notify: &NotifyContext,
+    now: Timestamp,
+) -> StorageResult<StatusUpdate> {
+    let Some((connection_id, settings, routing)) = connection_settings(&mut *tx, connection).await? else {
+        return Ok(StatusUpdate::NotFound);
+    };
+    let current: Option<String> = sqlx::query_scalar("SELECT status FROM incidents WHERE id = ? AND connection_id = ?")
+        .bind(id)
+        .bind(connection_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(current) = current else {
+        return Ok(StatusUpdate::NotFound);
+    };
+    let current: IncidentStatus = current.parse().map_err(|e| corrupt("status", e))?;
+    if current == new_status {
+        return Ok(StatusUpdate::Unchanged);
+    }
+    let muted_until =
+        (new_status == IncidentStatus::Muted).then(|| now.plus_days(settings.mute_for_days.get()).millis());
+    sqlx::query("UPDATE incidents SET status = ?, muted_until = ?, updated_at = ? WHERE id = ?")
+        .bind(new_status.as_str())
+        .bind(muted_until)
+        .bind(now.millis())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let change = StatusChange { from: Some(current), to: new_status, at: now, by: actor.clone() };
+    let change_id = insert_status_change(&mut *tx, id, &change).await?;
+    let deliveries = enqueue(&mut *tx, notify, &routing, connection_id, id, change_id, new_status, now).await?;
+    Ok(StatusUpdate::Changed(change, deliveries))
 }

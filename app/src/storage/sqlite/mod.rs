@@ -2,6 +2,7 @@
 
 mod deliveries;
 mod filters;
+mod group;
 mod incidents;
 
 use super::{
@@ -30,6 +31,8 @@ use std::{str::FromStr, time::Duration};
 pub struct SqliteStorage {
     pool: SqlitePool,
     writer: SqlitePool,
+    /// Status changes, committed in groups (see `group`).
+    status_jobs: tokio::sync::mpsc::Sender<group::StatusJob>,
 }
 
 const CONNECTION_COLUMNS: &str = "name, provider_type, description";
@@ -54,7 +57,8 @@ impl SqliteStorage {
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(Self { pool, writer })
+        let status_jobs = group::spawn(writer.clone());
+        Ok(Self { pool, writer, status_jobs })
     }
 }
 
