@@ -542,7 +542,7 @@ async fn concurrent_changes_are_committed_together_and_a_failing_one_undoes_only
 
     // Every third change is refused by the trigger; the others must all be committed.
     let actor = Actor { name: "alice".into(), source: ChangeSource::Api };
-    let wanted = |n: usize| if n % 3 == 0 { IncidentStatus::Muted } else { IncidentStatus::Acknowledged };
+    let wanted = |n: usize| if n.is_multiple_of(3) { IncidentStatus::Muted } else { IncidentStatus::Acknowledged };
     let changes = all.iter().enumerate().map(|(n, incident)| {
         let (incidents, actor) = (&incidents, &actor);
         async move { incidents.change_status(&address(incident), wanted(n), actor).await }
