@@ -16,7 +16,7 @@ use app::{
     shell,
     state::AppState,
 };
-use axum::{Router, response::Redirect, routing::get};
+use axum::{Router, response::Redirect, routing::get, serve::ListenerExt};
 use config::{BaseUrl, Config};
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -79,10 +79,15 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
         let worker = tokio::spawn(self.worker.run(stop.clone()));
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server failed");
+        // Without TCP_NODELAY, a response written in two parts waits for the client's delayed
+        // ACK (40 ms on Linux) before its second part leaves.
+        let listener = self.listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
+        let served =
+            axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await.context("the HTTP server failed");
         stop.cancel();
         if tokio::time::timeout(self.drain, worker).await.is_err() {
             tracing::warn!("webhook requests were still in flight at shutdown; they will be retried");
