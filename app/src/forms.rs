@@ -55,6 +55,16 @@ pub struct IncidentSettingsForm {
     pub incident_resolved_addresses: String,
     #[serde(default)]
     pub incident_muted_addresses: String,
+    /// "Notify nobody" for a status: with the field empty, the global default is not used either
+    /// (DQOps' empty string). Checkboxes, absent when unchecked.
+    #[serde(default)]
+    pub nobody_opened: Option<String>,
+    #[serde(default)]
+    pub nobody_acknowledged: Option<String>,
+    #[serde(default)]
+    pub nobody_resolved: Option<String>,
+    #[serde(default)]
+    pub nobody_muted: Option<String>,
 }
 
 impl IncidentSettingsForm {
@@ -84,9 +94,30 @@ impl IncidentSettingsForm {
         }
     }
 
+    /// The checkbox that blocks the global default for `status`.
+    pub fn nobody_field(status: IncidentStatus) -> &'static str {
+        match status {
+            IncidentStatus::Open => "nobody_opened",
+            IncidentStatus::Acknowledged => "nobody_acknowledged",
+            IncidentStatus::Resolved => "nobody_resolved",
+            IncidentStatus::Muted => "nobody_muted",
+        }
+    }
+
+    pub fn nobody(&self, status: IncidentStatus) -> bool {
+        match status {
+            IncidentStatus::Open => self.nobody_opened.is_some(),
+            IncidentStatus::Acknowledged => self.nobody_acknowledged.is_some(),
+            IncidentStatus::Resolved => self.nobody_resolved.is_some(),
+            IncidentStatus::Muted => self.nobody_muted.is_some(),
+        }
+    }
+
     /// The form as it shows `settings`.
     pub fn from_settings(settings: &IncidentGrouping) -> Self {
         let show = |status| settings.notification.for_status(status).map(ToString::to_string).unwrap_or_default();
+        let nobody =
+            |status| settings.notification.for_status(status).is_some_and(|a| a.is_empty()).then(|| "on".to_owned());
         Self {
             grouping_level: settings.grouping_level.as_str().to_owned(),
             minimum_severity: settings.minimum_severity.as_str().to_owned(),
@@ -98,6 +129,10 @@ impl IncidentSettingsForm {
             incident_acknowledged_addresses: show(IncidentStatus::Acknowledged),
             incident_resolved_addresses: show(IncidentStatus::Resolved),
             incident_muted_addresses: show(IncidentStatus::Muted),
+            nobody_opened: nobody(IncidentStatus::Open),
+            nobody_acknowledged: nobody(IncidentStatus::Acknowledged),
+            nobody_resolved: nobody(IncidentStatus::Resolved),
+            nobody_muted: nobody(IncidentStatus::Muted),
         }
     }
 
@@ -121,6 +156,11 @@ impl IncidentSettingsForm {
         for status in IncidentStatus::ALL {
             let parsed = Self::parse_addresses(self.addresses(status));
             if let Some(addresses) = errors.check(Self::address_field(status), parsed) {
+                // An empty field with "notify nobody" is DQOps' empty string: no default either.
+                let addresses = match addresses {
+                    None if self.nobody(status) => Some(WebhookAddresses::default()),
+                    other => other,
+                };
                 notification.set(status, addresses);
             }
         }
@@ -394,7 +434,28 @@ mod tests {
             incident_acknowledged_addresses: String::new(),
             incident_resolved_addresses: "https://example.com/resolved".into(),
             incident_muted_addresses: " ".into(),
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn notify_nobody_turns_an_empty_field_into_a_block_of_the_global_default() {
+        let form = IncidentSettingsForm {
+            nobody_muted: Some("on".into()),
+            nobody_resolved: Some("on".into()),
+            ..valid_form()
+        };
+        let grouping = form.parse().unwrap();
+        assert_eq!(grouping.notification.muted, Some(WebhookAddresses::default()), "empty + nobody: blocked");
+        assert_eq!(grouping.notification.acknowledged, None, "empty: not set");
+        assert_eq!(
+            grouping.notification.resolved.as_ref().map(ToString::to_string).as_deref(),
+            Some("https://example.com/resolved"),
+            "an address wins over the checkbox"
+        );
+        let shown = IncidentSettingsForm::from_settings(&grouping);
+        assert!(shown.nobody(IncidentStatus::Muted) && !shown.nobody(IncidentStatus::Acknowledged));
+        assert!(!shown.nobody(IncidentStatus::Resolved));
     }
 
     #[test]

@@ -18,6 +18,7 @@ test('a PUT through the REST API shows on the settings page, and a save on the p
       mute_for_days: 3,
       incident_notification: {
         incident_opened_addresses: 'https://hooks.slack.com/services/T1/B1/opened,https://alerts.example.com/opened',
+        incident_resolved_addresses: '',
         incident_muted_addresses: 'https://alerts.example.com/muted',
       },
     },
@@ -39,6 +40,11 @@ test('a PUT through the REST API shows on the settings page, and a save on the p
     muted: 'https://alerts.example.com/muted',
   };
   await settings.expectValues(fromApi);
+  // The API's empty string (nobody, not even the global default) shows as the ticked checkbox.
+  const nobodyResolved = page.getByLabel('When empty, notify nobody (not even the global default)').nth(2);
+  await expect(nobodyResolved).toBeChecked();
+  await expect(page.getByLabel('When empty, notify nobody (not even the global default)').nth(1)).not.toBeChecked();
+  await expect(settings.webhook('resolved')).toHaveAttribute('placeholder', 'Nobody: the global default is not used');
 
   await settings.fill({
     ...fromApi,
@@ -64,6 +70,7 @@ test('a PUT through the REST API shows on the settings page, and a save on the p
     incident_notification: {
       incident_opened_addresses: 'https://hooks.slack.com/services/T1/B1/opened, https://alerts.example.com/opened',
       incident_acknowledged_addresses: 'https://alerts.example.com/ack',
+      incident_resolved_addresses: '',
     },
   });
 });

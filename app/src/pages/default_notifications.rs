@@ -23,7 +23,7 @@ pub fn DefaultNotificationsPage() -> impl IntoView {
         <h1>"Global incident notifications"</h1>
         <p class="muted">
             "Where notifications go for every connection whose own address for that status is empty. "
-            "A connection that should notify nobody sets its address to an empty string through the REST API."
+            "A connection that should notify nobody for a status ticks “When empty, notify nobody” under that field."
         </p>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -70,6 +70,9 @@ fn input_name(field: &str) -> String {
 
 /// What an empty address field stands for: the global default, or nobody.
 fn inherited_placeholder(settings: &ConnectionSettings, status: IncidentStatus) -> String {
+    if settings.grouping.notification.for_status(status).is_some_and(|addresses| addresses.is_empty()) {
+        return "Nobody: the global default is not used".to_owned();
+    }
     match settings.defaults.for_status(status) {
         Some(addresses) if !addresses.is_empty() => format!("Global default: {addresses}"),
         _ => "https://hooks.slack.com/services/…".to_owned(),
@@ -189,8 +192,19 @@ fn SettingsForm(settings: ConnectionSettings) -> impl IntoView {
                     .map(|status| {
                         let connection = settings.connection.name.to_string();
                         let placeholder = inherited_placeholder(&settings, status);
+                        let nobody = Form::nobody_field(status);
+                        let id = format!("nobody-{status}");
                         view! {
                             <WebhookField connection status errors value=saved.addresses(status).to_owned() placeholder/>
+                            <div class="field checkbox nobody">
+                                <input
+                                    id=id.clone()
+                                    name=input_name(nobody)
+                                    type="checkbox"
+                                    checked=saved.nobody(status)
+                                />
+                                <label for=id>"When empty, notify nobody (not even the global default)"</label>
+                            </div>
                         }
                     })
                     .collect_view()}
