@@ -48,13 +48,19 @@ impl ConnectionService {
         }
     }
 
-    /// Replaces a connection's provider type and description, and with `grouping` its incident
-    /// settings too, at once.
+    /// Replaces a connection's provider type and description, and with `settings` its incident
+    /// settings and filtered notifications too, at once.
     #[tracing::instrument(skip_all, fields(connection = %connection.name))]
-    pub async fn update(&self, connection: &Connection, grouping: Option<&IncidentGrouping>) -> ServiceResult<()> {
-        match self.storage.update_connection(connection, grouping).await? {
-            true => Ok(()),
-            false => Err(ServiceError::ConnectionNotFound(connection.name.clone())),
+    pub async fn update(
+        &self,
+        connection: &Connection,
+        settings: Option<(&IncidentGrouping, &[FilteredNotification])>,
+    ) -> ServiceResult<()> {
+        match self.storage.update_connection(connection, settings).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ServiceError::ConnectionNotFound(connection.name.clone())),
+            Err(StorageError::Conflict) => Err(duplicate_filter_names()),
+            Err(error) => Err(error.into()),
         }
     }
 

@@ -46,12 +46,12 @@ pub trait Storage: Send + Sync + 'static {
     /// Inserts a connection with its initial incident settings; [`StorageError::Conflict`] if the name is taken.
     async fn create_connection(&self, new: &NewConnection, grouping: &IncidentGrouping) -> StorageResult<Connection>;
 
-    /// Replaces the connection's provider type and description, and with `grouping` its incident
-    /// settings too, in one statement. Returns false when the connection does not exist.
+    /// Replaces the connection's provider type and description, and with `settings` its incident
+    /// settings and filtered notifications too, in one transaction. Returns false when the connection does not exist.
     async fn update_connection(
         &self,
         connection: &Connection,
-        grouping: Option<&IncidentGrouping>,
+        settings: Option<(&IncidentGrouping, &[FilteredNotification])>,
     ) -> StorageResult<bool>;
 
     /// Deletes the connection with its check results, incidents, their history and deliveries.

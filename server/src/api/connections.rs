@@ -219,8 +219,7 @@ async fn update_connection(
     let name = existing_connection(&connection)?;
     let (grouping, filters) = grouping(&state, spec.incident_grouping.as_ref(), "incident_grouping.")?;
     let updated = changed(&state, name, spec.provider_type.as_deref(), spec.description.as_deref()).await?;
-    state.connections.update(&updated, None).await?;
-    state.connections.save_incident_grouping(&updated.name, &grouping, Some(&filters)).await?;
+    state.connections.update(&updated, Some((&grouping, &filters))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

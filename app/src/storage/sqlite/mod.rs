@@ -211,20 +211,26 @@ impl Storage for SqliteStorage {
     async fn update_connection(
         &self,
         connection: &Connection,
-        grouping: Option<&IncidentGrouping>,
+        settings: Option<(&IncidentGrouping, &[FilteredNotification])>,
     ) -> StorageResult<bool> {
         let mut columns = vec!["provider_type", "description"];
-        if grouping.is_some() {
+        if settings.is_some() {
             columns.extend(GROUPING_COLUMNS.split(", "));
         }
         let assignments = columns.iter().map(|column| format!("{column} = ?")).collect::<Vec<_>>().join(", ");
-        let sql = format!("UPDATE connections SET {assignments}, updated_at = ? WHERE name = ?");
+        let sql = format!("UPDATE connections SET {assignments}, updated_at = ? WHERE name = ? RETURNING id");
         let mut query = sqlx::query(&sql).bind(connection.provider_type.as_str()).bind(connection.description.as_str());
-        if let Some(grouping) = grouping {
+        if let Some((grouping, _)) = settings {
             query = bind_grouping(query, grouping);
         }
-        let result = query.bind(now_millis()).bind(connection.name.as_str()).execute(&self.writer).await?;
-        Ok(result.rows_affected() == 1)
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let row = query.bind(now_millis()).bind(connection.name.as_str()).fetch_optional(&mut *tx).await?;
+        let Some(row) = row else { return Ok(false) };
+        if let Some((_, filters)) = settings {
+            filters::replace(&mut tx, Some(row.try_get("id")?), filters).await.map_err(name_taken)?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     #[tracing::instrument(skip_all, fields(connection = %name))]
