@@ -7,6 +7,12 @@ pub const SOURCES: &str = "/sources";
 pub const INCIDENTS: &str = "/incidents";
 /// Global incident notifications, at DQOps' address.
 pub const DEFAULT_NOTIFICATIONS: &str = "/definitions/default-notifications";
+/// Sign-in, when `TOCSIN_AUTH=on`; the form posts back to it.
+pub const SIGN_IN: &str = "/sign-in";
+/// Ends the session (a form post).
+pub const SIGN_OUT: &str = "/sign-out";
+/// Who is signed in, and the API tokens.
+pub const ACCESS: &str = "/settings/access";
 /// Present after a successful save made without JavaScript.
 pub const SAVED_PARAM: &str = "saved";
 /// Prefix of the parameters that carry a field's error after a rejected save made without JavaScript.

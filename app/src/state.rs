@@ -1,6 +1,6 @@
 //! The application state shared by the router, the pages and the server functions.
 
-use crate::service::{ConnectionService, IncidentService, NotificationService};
+use crate::service::{AccessService, ConnectionService, IncidentService, NotificationService};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
@@ -10,6 +10,7 @@ pub struct AppState {
     pub connections: ConnectionService,
     pub incidents: IncidentService,
     pub notifications: NotificationService,
+    pub access: AccessService,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -1,5 +1,6 @@
 //! Tocsin's configuration: command-line flags, each with an environment-variable equivalent.
 
+use app::crypto::SecretKey;
 use app::delivery::{RetrySchedule, Subnet, parse_duration};
 use clap::{ArgAction, Parser, Subcommand, builder::BoolishValueParser};
 use std::time::Duration;
@@ -65,6 +66,20 @@ pub struct Config {
     #[arg(long, env = "TOCSIN_REQUEST_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
     pub request_timeout: Duration,
 
+    /// Require sign-in for the web UI and a bearer API token for the REST API. Off by default,
+    /// for a single user on their own machine; turn it on wherever others can reach the port.
+    #[arg(long, env = "TOCSIN_AUTH", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub auth: bool,
+
+    /// The key webhook URLs are encrypted with in the database: 32 bytes, base64
+    /// (`tocsin generate-key` prints one). Without it they are stored in plain text.
+    #[arg(long, env = "TOCSIN_SECRET_KEY", hide_env_values = true, value_parser = SecretKey::parse)]
+    pub secret_key: Option<SecretKey>,
+
+    /// How long one HTTP request to Tocsin may take, its body included, before it is answered 408.
+    #[arg(long, env = "TOCSIN_HTTP_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub http_timeout: Duration,
+
     /// How often the delivery worker looks for due notifications when nothing woke it.
     #[arg(long, env = "TOCSIN_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
     pub poll_interval: Duration,
@@ -78,6 +93,36 @@ pub enum Command {
     /// Create the sample connection "demo_shop" in the configured database and feed it five
     /// simulated days of check results, then exit. Works while Tocsin runs.
     Demo,
+    /// Manage the accounts that sign in when TOCSIN_AUTH=on.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the API tokens the REST API accepts when TOCSIN_AUTH=on.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print a new random key for TOCSIN_SECRET_KEY.
+    GenerateKey,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from the terminal, or from standard input when piped.
+    Add {
+        /// The sign-in name.
+        name: String,
+    },
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (it is shown only this once).
+    Create {
+        /// What the token is for, e.g. "dqops-production".
+        name: String,
+    },
+    /// List the tokens (their names and last characters).
+    List,
+    /// Revoke a token by its number, as `list` shows it.
+    Revoke { id: i64 },
 }
 
 impl Config {

@@ -2,9 +2,12 @@
 //! `main` stays thin so that tests start exactly what production runs.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod security;
 pub mod telemetry;
 
 use anyhow::Context as _;
@@ -12,11 +15,17 @@ use app::{
     App,
     delivery::{DeliveryWorker, Outbound, Timeouts},
     notifications::{Links, NotifyContext},
-    service::{ConnectionService, IncidentService, NotificationService, system_clock},
+    service::{AccessService, ConnectionService, IncidentService, NotificationService, system_clock},
     shell,
     state::AppState,
 };
-use axum::{Router, response::Redirect, routing::get, serve::ListenerExt};
+use axum::{
+    Router,
+    middleware::{from_fn, from_fn_with_state},
+    response::Redirect,
+    routing::{get, post},
+    serve::ListenerExt,
+};
 use config::{BaseUrl, Config};
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -38,7 +47,17 @@ pub struct Application {
 impl Application {
     /// Opens (and migrates) the database and binds the listen address.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let storage = app::storage::open(&config.database_url).await?;
+        let storage = open_storage(config).await?;
+        if config.secret_key.is_none() {
+            tracing::warn!(
+                "TOCSIN_SECRET_KEY is not set: webhook URLs are stored in plain text in the database; \
+                 set it to encrypt them (`tocsin generate-key` prints a key)"
+            );
+        }
+        let access = AccessService::new(storage.clone(), system_clock(), config.auth);
+        if config.auth && access.user_count().await.map_err(|error| anyhow::anyhow!("{error:#}"))? == 0 {
+            tracing::warn!("sign-in is on (TOCSIN_AUTH) but no user exists yet: add one with `tocsin user add NAME`");
+        }
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("could not listen on {}", config.listen))?;
         let address = listener.local_addr().context("could not read the bound address")?;
@@ -61,9 +80,15 @@ impl Application {
             connections: ConnectionService::new(storage.clone()),
             incidents: IncidentService::new(storage.clone(), notify.clone(), wake.clone()),
             notifications: NotificationService::new(storage, outbound, notify, wake),
+            access,
         };
         let drain = config.request_timeout + config.connect_timeout;
-        Ok(Self { listener, router: router(state), base_url, worker, drain })
+        let protection = Protection {
+            sign_in: config.auth,
+            secure_cookies: base_url.as_str().starts_with("https:"),
+            http_timeout: config.http_timeout,
+        };
+        Ok(Self { listener, router: router(state, &protection), base_url, worker, drain })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -86,8 +111,10 @@ impl Application {
                 tracing::debug!(%error, "could not set TCP_NODELAY");
             }
         });
+        // The client's address is what failed sign-ins are counted by.
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served =
-            axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await.context("the HTTP server failed");
+            axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("the HTTP server failed");
         stop.cancel();
         if tokio::time::timeout(self.drain, worker).await.is_err() {
             tracing::warn!("webhook requests were still in flight at shutdown; they will be retried");
@@ -106,27 +133,57 @@ fn notify_context(config: &Config, base_url: &BaseUrl) -> NotifyContext {
     NotifyContext { links: Links { base_url: base_url.to_string() }, slack_hosts: config.slack_hosts.clone() }
 }
 
+/// The configured database, with webhook URLs sealed by the secret key when one is set.
+pub async fn open_storage(config: &Config) -> anyhow::Result<Arc<dyn app::storage::Storage>> {
+    let vault = app::storage::Vault::new(config.secret_key.as_ref().map(app::crypto::Sealer::new));
+    app::storage::open(&config.database_url, vault).await
+}
+
 /// `tocsin demo`: seeds the configured database with the sample connection.
 pub async fn run_demo(config: &Config) -> anyhow::Result<String> {
-    let storage = app::storage::open(&config.database_url).await?;
+    let storage = open_storage(config).await?;
     // The demo only queues notifications; the running server's worker sends them.
     let notify = notify_context(config, &config.effective_base_url(config.listen));
     let incidents = IncidentService::new(storage.clone(), notify, Arc::new(Notify::new()));
     demo::run(&ConnectionService::new(storage), &incidents).await
 }
 
-/// Every route: the pages and their server functions, the assets, and `/` → `/sources`.
-pub fn router(state: AppState) -> Router {
+/// Which protections the router applies beyond those every deployment gets.
+#[derive(Clone, Debug)]
+pub struct Protection {
+    /// Sign-in required for pages and server functions, a token for the REST API.
+    pub sign_in: bool,
+    pub secure_cookies: bool,
+    pub http_timeout: Duration,
+}
+
+/// Every route: the pages and their server functions, the assets, `/` → `/sources`, sign-in and
+/// sign-out; behind the same-origin check, the body limit, the timeout and (when on) sign-in.
+pub fn router(state: AppState, protection: &Protection) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    Router::new()
+    let gate = auth::Gate::new(state.access.clone(), protection.secure_cookies);
+    let sign_in = Router::new()
+        .route(app::paths::SIGN_IN, post(auth::sign_in))
+        .route(app::paths::SIGN_OUT, post(auth::sign_out))
+        .with_state(gate.clone());
+    let mut router = Router::new()
         .route("/", get(|| async { Redirect::to(app::paths::SOURCES) }))
         .merge(api::router())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+        .merge(sign_in);
+    if protection.sign_in {
+        router = router.layer(from_fn_with_state(gate, auth::require_sign_in));
+    }
+    router
+        .layer(from_fn(security::limit_body))
+        .layer(from_fn(security::same_origin))
+        .layer(from_fn_with_state(protection.http_timeout, security::time_limit))
+        .layer(from_fn(security::security_headers))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -3,7 +3,7 @@
 
 use clap::Parser as _;
 use server::{
-    Application,
+    Application, admin,
     config::{Command, Config},
     run_demo, shutdown_signal, telemetry,
 };
@@ -13,6 +13,15 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     let config = Config::parse();
     telemetry::init();
+    if let Some(command @ (Command::User(_) | Command::Token(_) | Command::GenerateKey)) = &config.command {
+        return match admin::run(&config, command).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("tocsin: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(Command::Demo) = config.command {
         return match run_demo(&config).await {
             Ok(summary) => {

@@ -1,6 +1,7 @@
 //! Tocsin's domain types. Each one is parsed once, at the edge, and is valid from then on.
 //! They compile to WebAssembly too, so the browser checks input with the same code as the server.
 
+mod access;
 mod check;
 mod connection;
 mod delivery;
@@ -11,6 +12,7 @@ mod routing;
 mod time;
 mod webhook;
 
+pub use access::{ApiToken, MAX_NAME_CHARS, MIN_PASSWORD_CHARS, TokenName, UserName};
 pub use check::{CheckResult, CheckType, Severity};
 pub use connection::{Connection, ConnectionName, Description, NewConnection, ProviderType};
 pub use delivery::{Delivery, DeliveryAttempt, DeliveryState, TestOutcome};

@@ -22,6 +22,8 @@ pub enum TextError {
     ControlCharacter,
     #[error("must not contain '/'")]
     Slash,
+    #[error("must not contain spaces")]
+    Space,
     #[error("is required")]
     Empty,
 }

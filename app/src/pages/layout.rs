@@ -13,6 +13,7 @@ pub fn Header() -> impl IntoView {
                 <A href=paths::SOURCES>"Data Sources"</A>
                 <A href=paths::INCIDENTS>"Incidents"</A>
                 <A href=paths::DEFAULT_NOTIFICATIONS>"Global notifications"</A>
+                <A href=paths::ACCESS>"Access"</A>
             </nav>
         </header>
     }

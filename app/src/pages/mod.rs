@@ -1,5 +1,6 @@
 //! Every page of the web UI, the HTML shell they render in, and the route table.
 
+mod access;
 mod connection;
 mod default_notifications;
 mod filters;
@@ -11,6 +12,7 @@ mod incidents;
 mod layout;
 mod not_found;
 mod notifications;
+mod sign_in;
 mod sources;
 mod triage;
 mod webhooks;
@@ -86,6 +88,8 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/incidents") view=incidents::IncidentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in") view=sign_in::SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/access") view=access::AccessPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/definitions/default-notifications")
                         view=default_notifications::DefaultNotificationsPage

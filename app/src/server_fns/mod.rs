@@ -1,10 +1,12 @@
 //! The server functions the pages call. Each one is a public endpoint and stays thin: it parses
 //! its arguments into domain types, calls one service function and maps the error.
 
+mod access;
 mod filters;
 mod incidents;
 mod notifications;
 
+pub use access::*;
 pub use filters::*;
 pub use incidents::*;
 pub use notifications::*;

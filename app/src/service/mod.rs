@@ -1,10 +1,12 @@
 //! The operations pages and APIs perform. Server functions and REST handlers call these, never
 //! storage directly, so the UI and the API cannot drift apart.
 
+mod access;
 mod connections;
 mod incidents;
 mod notifications;
 
+pub use access::{AccessService, NewSession, SESSION_DAYS, SignedIn, TOKEN_PREFIX};
 pub use connections::ConnectionService;
 pub use incidents::{Clock, IncidentRef, IncidentService, system_clock};
 pub use notifications::NotificationService;

@@ -2,11 +2,13 @@
 //! pages see [`Storage`] and domain types. Each backend keeps its own migrations folder.
 
 mod sqlite;
+mod vault;
 
 pub use sqlite::SqliteStorage;
+pub use vault::Vault;
 
 use crate::domain::{
-    Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Delivery, Description, FilterName,
+    Actor, ApiToken, TokenName, UserName, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Delivery, Description, FilterName,
     FilterOwner, FilteredNotification, Incident, IncidentGrouping, IncidentPage, IncidentQuery, IncidentStatus,
     NewConnection, NotificationAddresses, StatusChange, Timestamp,
 };
@@ -26,6 +28,9 @@ pub enum StorageError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored webhook address cannot be read with the configured key.
+    #[error("stored {column} cannot be read: {error}")]
+    Key { column: &'static str, error: crate::crypto::SealError },
     /// The transaction a change was grouped into failed; nothing of it was written.
     #[error("the grouped transaction failed: {0}")]
     Batch(String),
@@ -187,6 +192,47 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Re-enables the address of a delivery; false when it was not disabled.
     async fn enable_delivery_address(&self, id: i64) -> StorageResult<bool>;
+
+    /// Adds a user; [`StorageError::Conflict`] if the name is taken.
+    async fn create_user(&self, name: &UserName, password_hash: &str, now: Timestamp) -> StorageResult<()>;
+
+    /// The user's id and password hash, if the user exists.
+    async fn user_password(&self, name: &UserName) -> StorageResult<Option<(i64, String)>>;
+
+    async fn user_count(&self) -> StorageResult<u64>;
+
+    /// Starts a session for `user_id`, ending the session `replaces` (the one the browser held
+    /// before signing in) in the same transaction.
+    async fn create_session(
+        &self,
+        id_hash: &[u8],
+        user_id: i64,
+        expires_at: Timestamp,
+        replaces: Option<&[u8]>,
+        now: Timestamp,
+    ) -> StorageResult<()>;
+
+    /// The user a live session belongs to.
+    async fn session_user(&self, id_hash: &[u8], now: Timestamp) -> StorageResult<Option<UserName>>;
+
+    async fn delete_session(&self, id_hash: &[u8]) -> StorageResult<()>;
+
+    async fn create_api_token(
+        &self,
+        name: &TokenName,
+        hash: &[u8],
+        hint: &str,
+        now: Timestamp,
+    ) -> StorageResult<ApiToken>;
+
+    /// Every API token, revoked ones included, newest first.
+    async fn api_tokens(&self) -> StorageResult<Vec<ApiToken>>;
+
+    /// Returns false when there is no such token, or it was revoked already.
+    async fn revoke_api_token(&self, id: i64, now: Timestamp) -> StorageResult<bool>;
+
+    /// Whether a token with this hash exists and is not revoked.
+    async fn api_token_valid(&self, hash: &[u8]) -> StorageResult<bool>;
 }
 
 /// What storing a batch of check results did.
@@ -266,10 +312,10 @@ pub struct DeliveryOutcome {
 }
 
 /// Opens the storage a database URL names, creating and migrating it as needed.
-pub async fn open(database_url: &str) -> anyhow::Result<Arc<dyn Storage>> {
+pub async fn open(database_url: &str, vault: Vault) -> anyhow::Result<Arc<dyn Storage>> {
     use anyhow::Context as _;
     if database_url.starts_with("sqlite:") {
-        let storage = SqliteStorage::open(database_url)
+        let storage = SqliteStorage::open(database_url, vault)
             .await
             .with_context(|| format!("could not open the SQLite database {database_url}"))?;
         Ok(Arc::new(storage))

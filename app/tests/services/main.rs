@@ -37,7 +37,7 @@ impl TestDb {
     }
 
     pub async fn storage(&self) -> Arc<dyn Storage> {
-        storage::open(&self.url()).await.unwrap()
+        storage::open(&self.url(), Default::default()).await.unwrap()
     }
 
     pub async fn connections(&self) -> ConnectionService {

@@ -12,6 +12,7 @@ mod filters;
 mod incidents;
 mod specs;
 
+pub use checkresults::MAX_BODY_BYTES as INGEST_MAX_BODY_BYTES;
 pub use error::ApiError;
 
 use app::{domain::ConnectionName, state::AppState};
@@ -66,6 +67,15 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(incidents::router())
         .routes(routes!(healthcheck))
         .routes(routes!(openapi_json))
+}
+
+/// Whether the request sends check results, which may be larger than anything else.
+pub fn is_ingest(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::POST
+        && path
+            .strip_prefix("/api/connections/")
+            .and_then(|rest| rest.strip_suffix("/checkresults"))
+            .is_some_and(|connection| !connection.is_empty() && !connection.contains('/'))
 }
 
 /// The OpenAPI document of every `/api` route.

@@ -1,9 +1,12 @@
 //! The server as a browser and a script see it: real HTTP on loopback, a fresh SQLite file per test.
 
+mod access;
 mod api;
+mod at_rest;
 mod crash;
 mod filters;
 mod incidents;
+mod protection;
 mod security;
 
 use server::{Application, config::Config};
@@ -259,6 +262,9 @@ fn help_documents_every_setting_and_its_environment_variable() {
         "TOCSIN_CONNECT_TIMEOUT",
         "TOCSIN_REQUEST_TIMEOUT",
         "TOCSIN_POLL_INTERVAL",
+        "TOCSIN_AUTH",
+        "TOCSIN_SECRET_KEY",
+        "TOCSIN_HTTP_TIMEOUT",
     ] {
         assert!(help.contains(expected), "{expected} missing from:\n{help}");
     }
@@ -303,7 +309,7 @@ async fn the_demo_creates_a_connection_with_grouped_and_triaged_incidents_and_ca
     assert!(summary.contains("/incidents/demo_shop"), "{summary}");
 
     let incidents = IncidentService::new(
-        app::storage::open(&database_url).await.unwrap(),
+        app::storage::open(&database_url, Default::default()).await.unwrap(),
         app::notifications::NotifyContext {
             links: app::notifications::Links { base_url: "http://localhost/".into() },
             slack_hosts: vec![],

@@ -8,7 +8,7 @@ use crate::{
         WebhookUrl,
     },
     notifications::{Format, Notification, NotifyContext, render},
-    storage::{ClaimedDelivery, DeliveryOutcome, StorageResult},
+    storage::{ClaimedDelivery, DeliveryOutcome, StorageResult, Vault},
 };
 use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
 
@@ -18,6 +18,7 @@ use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn enqueue(
     conn: &mut SqliteConnection,
+    vault: &Vault,
     context: &NotifyContext,
     routing: &Routing,
     connection_id: i64,
@@ -35,12 +36,13 @@ pub(super) async fn enqueue(
     for route in routes {
         let url = &route.url;
         let format = Format::for_url(url, &context.slack_hosts);
+        let stored_url = vault.seal(url.as_str());
         let notification = Notification { incident: &incident, status, message: route.message.as_deref() };
         let payload = render(&notification, format, &context.links);
         let disabled: Option<String> = sqlx::query_scalar(
             "SELECT disabled_reason FROM webhook_endpoints WHERE url = ? AND disabled_at IS NOT NULL",
         )
-        .bind(url.as_str())
+        .bind(&stored_url)
         .fetch_optional(&mut *conn)
         .await?;
         let (state, error) = match disabled {
@@ -55,7 +57,7 @@ pub(super) async fn enqueue(
         .bind(format!("msg_{}", uuid::Uuid::new_v4().simple()))
         .bind(status_change_id)
         .bind(incident_id)
-        .bind(url.as_str())
+        .bind(&stored_url)
         .bind(format.as_str())
         .bind(status.as_str())
         .bind(payload)
@@ -82,7 +84,7 @@ fn masked(url: &str) -> String {
 const DELIVERY_COLUMNS: &str = "d.id, d.incident_id, d.incident_status, d.url, d.format, d.state, d.attempts, \
      d.next_attempt_at, d.last_error, d.created_at, d.route, (e.disabled_at IS NOT NULL) AS address_disabled";
 
-fn delivery_from_row(row: &SqliteRow) -> StorageResult<Delivery> {
+fn delivery_from_row(row: &SqliteRow, vault: &Vault) -> StorageResult<Delivery> {
     let state: String = row.try_get("state")?;
     let state: DeliveryState = state.parse().map_err(|e| corrupt("state", e))?;
     let status: String = row.try_get("incident_status")?;
@@ -92,7 +94,7 @@ fn delivery_from_row(row: &SqliteRow) -> StorageResult<Delivery> {
         id: row.try_get("id")?,
         incident_id: row.try_get("incident_id")?,
         incident_status: status.parse().map_err(|e| corrupt("incident_status", e))?,
-        address: masked(&url),
+        address: masked(&vault.open("deliveries.url", url)?),
         format: row.try_get("format")?,
         state,
         attempts: attempts as u32,
@@ -137,7 +139,7 @@ impl SqliteStorage {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(delivery_from_row)
+        .map(|row| delivery_from_row(row, &self.vault))
         .collect::<StorageResult<Vec<_>>>()?;
         if let (Some(last), Some(first)) = (deliveries.last(), deliveries.first()) {
             let attempts = sqlx::query(
@@ -212,12 +214,12 @@ impl SqliteStorage {
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-            let url: String = row.try_get("url")?;
+            let stored_url: String = row.try_get("url")?;
             sqlx::query(
                 "INSERT INTO webhook_endpoints (url, busy_until) VALUES (?1, ?2) \
                  ON CONFLICT (url) DO UPDATE SET busy_until = excluded.busy_until",
             )
-            .bind(&url)
+            .bind(&stored_url)
             .bind(lease_until.millis())
             .execute(&mut *tx)
             .await?;
@@ -226,7 +228,7 @@ impl SqliteStorage {
             claimed.push(ClaimedDelivery {
                 id: row.try_get("id")?,
                 webhook_id: row.try_get("webhook_id")?,
-                url,
+                url: self.vault.open("deliveries.url", stored_url)?,
                 format: if format == "slack" { Format::Slack } else { Format::Dqops },
                 payload: row.try_get("payload")?,
                 attempt: attempts as u32,
@@ -244,6 +246,7 @@ impl SqliteStorage {
         owner: &str,
         outcome: &DeliveryOutcome,
     ) -> StorageResult<bool> {
+        let stored_url = self.vault.seal(&delivery.url);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let (state, next_attempt_at, kind) = match outcome.next {
             crate::storage::NextStep::Delivered => (DeliveryState::Delivered, None, "delivered"),
@@ -289,7 +292,7 @@ impl SqliteStorage {
                    disabled_reason = coalesce(excluded.disabled_reason, disabled_reason), \
                    next_send_at = max(next_send_at, excluded.next_send_at)",
             )
-            .bind(&delivery.url)
+            .bind(&stored_url)
             .bind(outcome.disable_address.as_ref().map(|_| outcome.finished_at.millis()))
             .bind(&outcome.disable_address)
             .bind(outcome.paced_until.map_or(0, Timestamp::millis))
@@ -305,7 +308,7 @@ impl SqliteStorage {
             )
             .bind(format!("address disabled: {reason}"))
             .bind(outcome.finished_at.millis())
-            .bind(&delivery.url)
+            .bind(&stored_url)
             .bind(delivery.id)
             .execute(&mut *tx)
             .await?;
@@ -327,7 +330,10 @@ impl SqliteStorage {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0 WHERE url = ?").bind(url).execute(&mut *tx).await?;
+        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0 WHERE url = ?")
+            .bind(self.vault.seal(url))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

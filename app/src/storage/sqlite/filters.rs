@@ -4,7 +4,7 @@
 use super::{SqliteStorage, corrupt, is_unique_violation, now_millis};
 use crate::{
     domain::{FilterName, FilterOwner, FilteredNotification},
-    storage::{FilterWrite, StorageResult},
+    storage::{FilterWrite, StorageResult, Vault},
 };
 use sqlx::{Row, SqliteConnection};
 
@@ -25,6 +25,7 @@ pub(super) async fn owner_id(conn: &mut SqliteConnection, owner: &FilterOwner) -
 pub(super) async fn load(
     conn: &mut SqliteConnection,
     connection_id: Option<i64>,
+    vault: &Vault,
 ) -> StorageResult<Vec<FilteredNotification>> {
     let rows = sqlx::query("SELECT spec FROM filtered_notifications WHERE connection_id IS ? ORDER BY id")
         .bind(connection_id)
@@ -32,14 +33,16 @@ pub(super) async fn load(
         .await?;
     rows.iter()
         .map(|row| {
-            let spec: String = row.try_get("spec")?;
+            let spec = vault.open("filtered_notifications.spec", row.try_get("spec")?)?;
             serde_json::from_str(&spec).map_err(|e| corrupt("filtered_notifications.spec", e))
         })
         .collect()
 }
 
-fn spec(filter: &FilteredNotification) -> StorageResult<String> {
-    serde_json::to_string(filter).map_err(|e| corrupt("filtered_notifications.spec", e))
+/// The stored spec: the filter as JSON, sealed whole (it holds addresses).
+fn spec(filter: &FilteredNotification, vault: &Vault) -> StorageResult<String> {
+    let json = serde_json::to_string(filter).map_err(|e| corrupt("filtered_notifications.spec", e))?;
+    Ok(vault.seal(&json))
 }
 
 /// Replaces every filter of `connection_id` (or the global ones) with `filters`, in order.
@@ -47,13 +50,14 @@ pub(super) async fn replace(
     conn: &mut SqliteConnection,
     connection_id: Option<i64>,
     filters: &[FilteredNotification],
+    vault: &Vault,
 ) -> StorageResult<()> {
     sqlx::query("DELETE FROM filtered_notifications WHERE connection_id IS ?")
         .bind(connection_id)
         .execute(&mut *conn)
         .await?;
     for filter in filters {
-        insert(conn, connection_id, filter).await?;
+        insert(conn, connection_id, filter, vault).await?;
     }
     Ok(())
 }
@@ -62,11 +66,12 @@ async fn insert(
     conn: &mut SqliteConnection,
     connection_id: Option<i64>,
     filter: &FilteredNotification,
+    vault: &Vault,
 ) -> StorageResult<()> {
     sqlx::query("INSERT INTO filtered_notifications (connection_id, name, spec, updated_at) VALUES (?, ?, ?, ?)")
         .bind(connection_id)
         .bind(filter.name.as_str())
-        .bind(spec(filter)?)
+        .bind(spec(filter, vault)?)
         .bind(now_millis())
         .execute(conn)
         .await?;
@@ -77,7 +82,7 @@ impl SqliteStorage {
     pub(super) async fn filters_of(&self, owner: &FilterOwner) -> StorageResult<Option<Vec<FilteredNotification>>> {
         let mut conn = self.pool.acquire().await?;
         let Some(id) = owner_id(&mut conn, owner).await? else { return Ok(None) };
-        load(&mut conn, id).await.map(Some)
+        load(&mut conn, id, &self.vault).await.map(Some)
     }
 
     pub(super) async fn create_filter(
@@ -87,7 +92,7 @@ impl SqliteStorage {
     ) -> StorageResult<FilterWrite> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let Some(id) = owner_id(&mut tx, owner).await? else { return Ok(FilterWrite::OwnerNotFound) };
-        match insert(&mut tx, id, filter).await {
+        match insert(&mut tx, id, filter, &self.vault).await {
             Ok(()) => {}
             Err(crate::storage::StorageError::Database(error)) if is_unique_violation(&error) => {
                 return Ok(FilterWrite::NameTaken);
@@ -111,7 +116,7 @@ impl SqliteStorage {
             "UPDATE filtered_notifications SET name = ?, spec = ?, updated_at = ? WHERE connection_id IS ? AND name = ?",
         )
         .bind(filter.name.as_str())
-        .bind(spec(filter)?)
+        .bind(spec(filter, &self.vault)?)
         .bind(now_millis())
         .bind(id)
         .bind(name.as_str())

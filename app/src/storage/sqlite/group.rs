@@ -7,7 +7,7 @@ use super::incidents::change_status_in;
 use crate::{
     domain::{Actor, ConnectionName, IncidentStatus, Timestamp},
     notifications::NotifyContext,
-    storage::{StatusUpdate, StorageError, StorageResult},
+    storage::{StatusUpdate, StorageError, StorageResult, Vault},
 };
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
@@ -27,7 +27,7 @@ pub(super) struct StatusJob {
 }
 
 /// Starts the task that applies queued changes through `writer`; it ends when every sender is gone.
-pub(super) fn spawn(writer: SqlitePool) -> mpsc::Sender<StatusJob> {
+pub(super) fn spawn(writer: SqlitePool, vault: Vault) -> mpsc::Sender<StatusJob> {
     let (sender, mut receiver) = mpsc::channel::<StatusJob>(4 * MAX_BATCH);
     tokio::spawn(async move {
         while let Some(first) = receiver.recv().await {
@@ -38,7 +38,7 @@ pub(super) fn spawn(writer: SqlitePool) -> mpsc::Sender<StatusJob> {
                     Err(_) => break,
                 }
             }
-            apply(&writer, jobs).await;
+            apply(&writer, &vault, jobs).await;
         }
     });
     sender
@@ -48,7 +48,7 @@ fn failed(error: &impl std::fmt::Display) -> StorageError {
     StorageError::Batch(error.to_string())
 }
 
-async fn apply(writer: &SqlitePool, jobs: Vec<StatusJob>) {
+async fn apply(writer: &SqlitePool, vault: &Vault, jobs: Vec<StatusJob>) {
     let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(error) => {
@@ -71,7 +71,8 @@ async fn apply(writer: &SqlitePool, jobs: Vec<StatusJob>) {
             continue;
         }
         let outcome =
-            change_status_in(&mut tx, &job.connection, &job.id, job.status, &job.actor, &job.notify, job.now).await;
+            change_status_in(&mut tx, &job.connection, &job.id, job.status, &job.actor, &job.notify, vault, job.now)
+                .await;
         let undone = match outcome {
             Ok(_) => Ok(()),
             Err(_) => sqlx::query("ROLLBACK TO change").execute(&mut *tx).await.map(drop),

@@ -1,6 +1,6 @@
 //! Incidents, their issues and their transitions, in SQLite.
 
-use super::{SqliteStorage, corrupt, defaults_from_row, deliveries::enqueue, filters, grouping_from_row};
+use super::{SqliteStorage, Vault, corrupt, defaults_from_row, deliveries::enqueue, filters, grouping_from_row};
 use crate::notifications::NotifyContext;
 use crate::{
     domain::{
@@ -180,6 +180,7 @@ fn push_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a IncidentQuery
 async fn connection_settings(
     conn: &mut SqliteConnection,
     name: &ConnectionName,
+    vault: &Vault,
 ) -> StorageResult<Option<(i64, crate::domain::IncidentGrouping, Routing)>> {
     let sql = format!(
         "SELECT c.id, {}, {} FROM connections c LEFT JOIN default_notifications d ON d.id = 1 WHERE c.name = ?",
@@ -190,11 +191,11 @@ async fn connection_settings(
         return Ok(None);
     };
     let id: i64 = row.try_get("id")?;
-    let settings = grouping_from_row(&row)?;
+    let settings = grouping_from_row(&row, vault)?;
     let routing = Routing {
-        addresses: settings.notification.with_defaults(&defaults_from_row(&row)?),
-        connection_filters: filters::load(&mut *conn, Some(id)).await?,
-        global_filters: filters::load(&mut *conn, None).await?,
+        addresses: settings.notification.with_defaults(&defaults_from_row(&row, vault)?),
+        connection_filters: filters::load(&mut *conn, Some(id), vault).await?,
+        global_filters: filters::load(&mut *conn, None, vault).await?,
     };
     Ok(Some((id, settings, routing)))
 }
@@ -380,7 +381,7 @@ impl SqliteStorage {
         now: Timestamp,
     ) -> StorageResult<Option<IngestOutcome>> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some((connection_id, settings, routing)) = connection_settings(&mut tx, connection).await? else {
+        let Some((connection_id, settings, routing)) = connection_settings(&mut tx, connection, &self.vault).await? else {
             return Ok(None);
         };
 
@@ -468,7 +469,8 @@ impl SqliteStorage {
         // Each opened incident is announced as it stands after the whole batch, as DQOps does.
         for (id, change_id) in &opened_changes {
             outcome.deliveries +=
-                enqueue(&mut tx, notify, &routing, connection_id, id, *change_id, IncidentStatus::Open, now).await?;
+                enqueue(&mut tx, &self.vault, notify, &routing, connection_id, id, *change_id, IncidentStatus::Open, now)
+                    .await?;
         }
         tx.commit().await?;
         Ok(Some(outcome))
@@ -644,9 +646,10 @@ pub(super) async fn change_status_in(
     new_status: IncidentStatus,
     actor: &Actor,
     notify: &NotifyContext,
+    vault: &Vault,
     now: Timestamp,
 ) -> StorageResult<StatusUpdate> {
-    let Some((connection_id, settings, routing)) = connection_settings(&mut *tx, connection).await? else {
+    let Some((connection_id, settings, routing)) = connection_settings(&mut *tx, connection, vault).await? else {
         return Ok(StatusUpdate::NotFound);
     };
     let current: Option<String> = sqlx::query_scalar("SELECT status FROM incidents WHERE id = ? AND connection_id = ?")
@@ -672,6 +675,6 @@ pub(super) async fn change_status_in(
         .await?;
     let change = StatusChange { from: Some(current), to: new_status, at: now, by: actor.clone() };
     let change_id = insert_status_change(&mut *tx, id, &change).await?;
-    let deliveries = enqueue(&mut *tx, notify, &routing, connection_id, id, change_id, new_status, now).await?;
+    let deliveries = enqueue(&mut *tx, vault, notify, &routing, connection_id, id, change_id, new_status, now).await?;
     Ok(StatusUpdate::Changed(change, deliveries))
 }

@@ -1,15 +1,18 @@
 //! The SQLite backend: one file, WAL mode, foreign keys on, a busy timeout, migrations embedded.
 
+mod access;
 mod deliveries;
 mod filters;
 mod group;
 mod incidents;
+mod sealing;
 
 use super::{
     ClaimedDelivery, DeliveryOutcome, FilterWrite, IngestOutcome, StatusUpdate, Storage, StorageError, StorageResult,
+    Vault,
 };
 use crate::domain::{
-    Actor, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, DayCount, Delivery, Description,
+    Actor, ApiToken, TokenName, UserName, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, DayCount, Delivery, Description,
     FilterName, FilterOwner, FilteredNotification, Incident, IncidentGrouping, IncidentPage, IncidentQuery,
     IncidentStatus, NewConnection, NotificationAddresses, StatusChange, Timestamp, WebhookAddresses,
 };
@@ -33,6 +36,8 @@ pub struct SqliteStorage {
     writer: SqlitePool,
     /// Status changes, committed in groups (see `group`).
     status_jobs: tokio::sync::mpsc::Sender<group::StatusJob>,
+    /// Seals webhook addresses at rest when a key is set.
+    vault: Vault,
 }
 
 const CONNECTION_COLUMNS: &str = "name, provider_type, description";
@@ -42,7 +47,7 @@ const GROUPING_COLUMNS: &str = "grouping_level, minimum_severity, divide_by_data
 
 impl SqliteStorage {
     /// Opens (creating if missing, with its folder) and migrates the database at `url`.
-    pub async fn open(url: &str) -> StorageResult<Self> {
+    pub async fn open(url: &str, vault: Vault) -> StorageResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -57,8 +62,9 @@ impl SqliteStorage {
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        let status_jobs = group::spawn(writer.clone());
-        Ok(Self { pool, writer, status_jobs })
+        sealing::check_or_seal(&writer, &vault).await?;
+        let status_jobs = group::spawn(writer.clone(), vault.clone());
+        Ok(Self { pool, writer, status_jobs, vault })
     }
 }
 
@@ -93,12 +99,21 @@ fn connection_from_row(row: &SqliteRow) -> StorageResult<Connection> {
     })
 }
 
-fn addresses_from_row(row: &SqliteRow, column: &'static str) -> StorageResult<Option<WebhookAddresses>> {
+fn addresses_from_row(
+    row: &SqliteRow,
+    column: &'static str,
+    vault: &Vault,
+) -> StorageResult<Option<WebhookAddresses>> {
     let stored: Option<String> = row.try_get(column)?;
-    stored.map(|text| WebhookAddresses::parse(&text).map_err(|e| corrupt(column, e))).transpose()
+    stored
+        .map(|stored| {
+            let text = vault.open(column, stored)?;
+            WebhookAddresses::parse(&text).map_err(|e| corrupt(column, e))
+        })
+        .transpose()
 }
 
-fn grouping_from_row(row: &SqliteRow) -> StorageResult<IncidentGrouping> {
+fn grouping_from_row(row: &SqliteRow, vault: &Vault) -> StorageResult<IncidentGrouping> {
     let level: String = row.try_get("grouping_level")?;
     let severity: String = row.try_get("minimum_severity")?;
     let max_days: u32 = row.try_get("max_incident_length_days")?;
@@ -111,10 +126,10 @@ fn grouping_from_row(row: &SqliteRow) -> StorageResult<IncidentGrouping> {
         mute_for_days: DayCount::new(mute_days).map_err(|e| corrupt("mute_for_days", e))?,
         disabled: row.try_get("incidents_disabled")?,
         notification: NotificationAddresses {
-            opened: addresses_from_row(row, "incident_opened_addresses")?,
-            acknowledged: addresses_from_row(row, "incident_acknowledged_addresses")?,
-            resolved: addresses_from_row(row, "incident_resolved_addresses")?,
-            muted: addresses_from_row(row, "incident_muted_addresses")?,
+            opened: addresses_from_row(row, "incident_opened_addresses", vault)?,
+            acknowledged: addresses_from_row(row, "incident_acknowledged_addresses", vault)?,
+            resolved: addresses_from_row(row, "incident_resolved_addresses", vault)?,
+            muted: addresses_from_row(row, "incident_muted_addresses", vault)?,
         },
     })
 }
@@ -123,6 +138,7 @@ fn grouping_from_row(row: &SqliteRow) -> StorageResult<IncidentGrouping> {
 fn bind_grouping<'q>(
     query: Query<'q, Sqlite, SqliteArguments<'q>>,
     grouping: &'q IncidentGrouping,
+    vault: &Vault,
 ) -> Query<'q, Sqlite, SqliteArguments<'q>> {
     query
         .bind(grouping.grouping_level.as_str())
@@ -131,30 +147,30 @@ fn bind_grouping<'q>(
         .bind(grouping.max_incident_length_days.get())
         .bind(grouping.mute_for_days.get())
         .bind(grouping.disabled)
-        .bind(stored_addresses(grouping, IncidentStatus::Open))
-        .bind(stored_addresses(grouping, IncidentStatus::Acknowledged))
-        .bind(stored_addresses(grouping, IncidentStatus::Resolved))
-        .bind(stored_addresses(grouping, IncidentStatus::Muted))
+        .bind(stored_addresses(grouping, IncidentStatus::Open, vault))
+        .bind(stored_addresses(grouping, IncidentStatus::Acknowledged, vault))
+        .bind(stored_addresses(grouping, IncidentStatus::Resolved, vault))
+        .bind(stored_addresses(grouping, IncidentStatus::Muted, vault))
 }
 
 /// The stored spelling of one status's addresses: NULL when not set.
-fn stored_addresses(grouping: &IncidentGrouping, status: IncidentStatus) -> Option<String> {
-    stored(&grouping.notification, status)
+fn stored_addresses(grouping: &IncidentGrouping, status: IncidentStatus, vault: &Vault) -> Option<String> {
+    stored(&grouping.notification, status, vault)
 }
 
-fn stored(addresses: &NotificationAddresses, status: IncidentStatus) -> Option<String> {
-    addresses.for_status(status).map(ToString::to_string)
+fn stored(addresses: &NotificationAddresses, status: IncidentStatus, vault: &Vault) -> Option<String> {
+    addresses.for_status(status).map(|addresses| vault.seal(&addresses.to_string()))
 }
 
 /// The columns of `default_notifications`, which [`defaults_from_row`] reads.
 const DEFAULT_COLUMNS: &str = "opened_addresses, acknowledged_addresses, resolved_addresses, muted_addresses";
 
-fn defaults_from_row(row: &SqliteRow) -> StorageResult<NotificationAddresses> {
+fn defaults_from_row(row: &SqliteRow, vault: &Vault) -> StorageResult<NotificationAddresses> {
     Ok(NotificationAddresses {
-        opened: addresses_from_row(row, "opened_addresses")?,
-        acknowledged: addresses_from_row(row, "acknowledged_addresses")?,
-        resolved: addresses_from_row(row, "resolved_addresses")?,
-        muted: addresses_from_row(row, "muted_addresses")?,
+        opened: addresses_from_row(row, "opened_addresses", vault)?,
+        acknowledged: addresses_from_row(row, "acknowledged_addresses", vault)?,
+        resolved: addresses_from_row(row, "resolved_addresses", vault)?,
+        muted: addresses_from_row(row, "muted_addresses", vault)?,
     })
 }
 
@@ -195,7 +211,7 @@ impl Storage for SqliteStorage {
         );
         let query =
             sqlx::query(&sql).bind(new.name.as_str()).bind(new.provider_type.as_str()).bind(new.description.as_str());
-        let result = bind_grouping(query, grouping).bind(now).bind(now).execute(&self.writer).await;
+        let result = bind_grouping(query, grouping, &self.vault).bind(now).bind(now).execute(&self.writer).await;
         match result {
             Ok(_) => Ok(Connection {
                 name: new.name.clone(),
@@ -221,13 +237,13 @@ impl Storage for SqliteStorage {
         let sql = format!("UPDATE connections SET {assignments}, updated_at = ? WHERE name = ? RETURNING id");
         let mut query = sqlx::query(&sql).bind(connection.provider_type.as_str()).bind(connection.description.as_str());
         if let Some((grouping, _)) = settings {
-            query = bind_grouping(query, grouping);
+            query = bind_grouping(query, grouping, &self.vault);
         }
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let row = query.bind(now_millis()).bind(connection.name.as_str()).fetch_optional(&mut *tx).await?;
         let Some(row) = row else { return Ok(false) };
         if let Some((_, filters)) = settings {
-            filters::replace(&mut tx, Some(row.try_get("id")?), filters).await.map_err(name_taken)?;
+            filters::replace(&mut tx, Some(row.try_get("id")?), filters, &self.vault).await.map_err(name_taken)?;
         }
         tx.commit().await?;
         Ok(true)
@@ -259,7 +275,7 @@ impl Storage for SqliteStorage {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(grouping_from_row)
+            .map(|row| grouping_from_row(row, &self.vault))
             .transpose()
     }
 
@@ -274,7 +290,7 @@ impl Storage for SqliteStorage {
         let sql =
             format!("UPDATE connections SET {}, updated_at = ? WHERE name = ? RETURNING id", assignments.join(", "));
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let id: Option<i64> = bind_grouping(sqlx::query(&sql), grouping)
+        let id: Option<i64> = bind_grouping(sqlx::query(&sql), grouping, &self.vault)
             .bind(now_millis())
             .bind(name.as_str())
             .fetch_optional(&mut *tx)
@@ -283,7 +299,7 @@ impl Storage for SqliteStorage {
             .transpose()?;
         let Some(id) = id else { return Ok(false) };
         if let Some(filters) = filters {
-            filters::replace(&mut tx, Some(id), filters).await.map_err(name_taken)?;
+            filters::replace(&mut tx, Some(id), filters, &self.vault).await.map_err(name_taken)?;
         }
         tx.commit().await?;
         Ok(true)
@@ -318,7 +334,7 @@ impl Storage for SqliteStorage {
         let row = sqlx::query(&format!("SELECT {DEFAULT_COLUMNS} FROM default_notifications WHERE id = 1"))
             .fetch_one(&self.pool)
             .await?;
-        defaults_from_row(&row)
+        defaults_from_row(&row, &self.vault)
     }
 
     #[tracing::instrument(skip_all)]
@@ -332,15 +348,15 @@ impl Storage for SqliteStorage {
             "UPDATE default_notifications SET opened_addresses = ?, acknowledged_addresses = ?, \
              resolved_addresses = ?, muted_addresses = ?, updated_at = ? WHERE id = 1",
         )
-        .bind(stored(defaults, IncidentStatus::Open))
-        .bind(stored(defaults, IncidentStatus::Acknowledged))
-        .bind(stored(defaults, IncidentStatus::Resolved))
-        .bind(stored(defaults, IncidentStatus::Muted))
+        .bind(stored(defaults, IncidentStatus::Open, &self.vault))
+        .bind(stored(defaults, IncidentStatus::Acknowledged, &self.vault))
+        .bind(stored(defaults, IncidentStatus::Resolved, &self.vault))
+        .bind(stored(defaults, IncidentStatus::Muted, &self.vault))
         .bind(now_millis())
         .execute(&mut *tx)
         .await?;
         if let Some(filters) = filters {
-            filters::replace(&mut tx, None, filters).await.map_err(name_taken)?;
+            filters::replace(&mut tx, None, filters, &self.vault).await.map_err(name_taken)?;
         }
         tx.commit().await?;
         Ok(())
@@ -424,6 +440,59 @@ impl Storage for SqliteStorage {
 
     async fn release_deliveries(&self, url: &str, ids: &[i64], owner: &str) -> StorageResult<()> {
         self.release(url, ids, owner).await
+    }
+
+    async fn create_user(&self, name: &UserName, password_hash: &str, now: Timestamp) -> StorageResult<()> {
+        self.insert_user(name, password_hash, now).await
+    }
+
+    async fn user_password(&self, name: &UserName) -> StorageResult<Option<(i64, String)>> {
+        self.password_of(name).await
+    }
+
+    async fn user_count(&self) -> StorageResult<u64> {
+        self.count_users().await
+    }
+
+    async fn create_session(
+        &self,
+        id_hash: &[u8],
+        user_id: i64,
+        expires_at: Timestamp,
+        replaces: Option<&[u8]>,
+        now: Timestamp,
+    ) -> StorageResult<()> {
+        self.start_session(id_hash, user_id, expires_at, replaces, now).await
+    }
+
+    async fn session_user(&self, id_hash: &[u8], now: Timestamp) -> StorageResult<Option<UserName>> {
+        self.user_of_session(id_hash, now).await
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> StorageResult<()> {
+        self.end_session(id_hash).await
+    }
+
+    async fn create_api_token(
+        &self,
+        name: &TokenName,
+        hash: &[u8],
+        hint: &str,
+        now: Timestamp,
+    ) -> StorageResult<ApiToken> {
+        self.insert_token(name, hash, hint, now).await
+    }
+
+    async fn api_tokens(&self) -> StorageResult<Vec<ApiToken>> {
+        self.tokens().await
+    }
+
+    async fn revoke_api_token(&self, id: i64, now: Timestamp) -> StorageResult<bool> {
+        self.revoke_token(id, now).await
+    }
+
+    async fn api_token_valid(&self, hash: &[u8]) -> StorageResult<bool> {
+        self.token_valid(hash).await
     }
 
     async fn release_abandoned_leases(&self) -> StorageResult<u64> {

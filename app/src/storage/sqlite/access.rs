@@ -1,0 +1,133 @@
+//! Users, sessions and API tokens in SQLite. Only hashes of secrets reach the file.
+
+use super::{SqliteStorage, corrupt, is_unique_violation};
+use crate::domain::{ApiToken, Timestamp, TokenName, UserName};
+use crate::storage::{StorageError, StorageResult};
+use sqlx::{Row, sqlite::SqliteRow};
+
+fn token_from_row(row: &SqliteRow) -> StorageResult<ApiToken> {
+    let name: String = row.try_get("name")?;
+    Ok(ApiToken {
+        id: row.try_get("id")?,
+        name: TokenName::parse(&name).map_err(|e| corrupt("api_tokens.name", e))?,
+        hint: row.try_get("hint")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(Timestamp::from_millis),
+    })
+}
+
+impl SqliteStorage {
+    pub(super) async fn insert_user(&self, name: &UserName, password_hash: &str, now: Timestamp) -> StorageResult<()> {
+        let inserted = sqlx::query("INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)")
+            .bind(name.as_str())
+            .bind(password_hash)
+            .bind(now.millis())
+            .execute(&self.writer)
+            .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(error) if is_unique_violation(&error) => Err(StorageError::Conflict),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub(super) async fn password_of(&self, name: &UserName) -> StorageResult<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT id, password_hash FROM users WHERE name = ?")
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok((row.try_get("id")?, row.try_get("password_hash")?))).transpose()
+    }
+
+    pub(super) async fn count_users(&self) -> StorageResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&self.pool).await?;
+        Ok(count as u64)
+    }
+
+    pub(super) async fn start_session(
+        &self,
+        id_hash: &[u8],
+        user_id: i64,
+        expires_at: Timestamp,
+        replaces: Option<&[u8]>,
+        now: Timestamp,
+    ) -> StorageResult<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(old) = replaces {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = ?").bind(old).execute(&mut *tx).await?;
+        }
+        // Expired sessions are cleared as new ones start.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now.millis()).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(id_hash)
+            .bind(user_id)
+            .bind(now.millis())
+            .bind(expires_at.millis())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn user_of_session(&self, id_hash: &[u8], now: Timestamp) -> StorageResult<Option<UserName>> {
+        let name: Option<String> = sqlx::query_scalar(
+            "SELECT u.name FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? AND s.expires_at > ?",
+        )
+        .bind(id_hash)
+        .bind(now.millis())
+        .fetch_optional(&self.pool)
+        .await?;
+        name.map(|name| UserName::parse(&name).map_err(|e| corrupt("users.name", e))).transpose()
+    }
+
+    pub(super) async fn end_session(&self, id_hash: &[u8]) -> StorageResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?").bind(id_hash).execute(&self.writer).await?;
+        Ok(())
+    }
+
+    pub(super) async fn insert_token(
+        &self,
+        name: &TokenName,
+        hash: &[u8],
+        hint: &str,
+        now: Timestamp,
+    ) -> StorageResult<ApiToken> {
+        let row = sqlx::query(
+            "INSERT INTO api_tokens (name, hash, hint, created_at) VALUES (?, ?, ?, ?) \
+             RETURNING id, name, hint, created_at, revoked_at",
+        )
+        .bind(name.as_str())
+        .bind(hash)
+        .bind(hint)
+        .bind(now.millis())
+        .fetch_one(&self.writer)
+        .await?;
+        token_from_row(&row)
+    }
+
+    pub(super) async fn tokens(&self) -> StorageResult<Vec<ApiToken>> {
+        sqlx::query("SELECT id, name, hint, created_at, revoked_at FROM api_tokens ORDER BY id DESC")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(token_from_row)
+            .collect()
+    }
+
+    pub(super) async fn revoke_token(&self, id: i64, now: Timestamp) -> StorageResult<bool> {
+        let result = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now.millis())
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub(super) async fn token_valid(&self, hash: &[u8]) -> StorageResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM api_tokens WHERE hash = ? AND revoked_at IS NULL")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+}

@@ -1,0 +1,71 @@
+//! Start-up care of the sealed columns: with a key, addresses stored in plain text before the
+//! key was set are sealed now, and the key must open what is sealed; without one, a database
+//! that holds sealed addresses is refused instead of failing later, request by request.
+
+use crate::crypto::SealError;
+use crate::storage::{StorageError, StorageResult, Vault};
+use sqlx::{Row, SqlitePool};
+
+/// Every column that holds webhook addresses: (table, row key, column).
+const SEALED_COLUMNS: [(&str, &str, &str); 11] = [
+    ("connections", "id", "incident_opened_addresses"),
+    ("connections", "id", "incident_acknowledged_addresses"),
+    ("connections", "id", "incident_resolved_addresses"),
+    ("connections", "id", "incident_muted_addresses"),
+    ("default_notifications", "id", "opened_addresses"),
+    ("default_notifications", "id", "acknowledged_addresses"),
+    ("default_notifications", "id", "resolved_addresses"),
+    ("default_notifications", "id", "muted_addresses"),
+    ("filtered_notifications", "id", "spec"),
+    ("deliveries", "id", "url"),
+    ("webhook_endpoints", "url", "url"),
+];
+
+const SEALED: &str = "'tocsin:v1:%'";
+
+pub(super) async fn check_or_seal(writer: &SqlitePool, vault: &Vault) -> StorageResult<()> {
+    let mut sealed_now = 0;
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    for (table, key, column) in SEALED_COLUMNS {
+        let one_sealed: Option<String> =
+            sqlx::query_scalar(&format!("SELECT {column} FROM {table} WHERE {column} LIKE {SEALED} LIMIT 1"))
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(sealed) = one_sealed {
+            if !vault.is_sealing() {
+                return Err(StorageError::Key { column, error: SealError::NoKey });
+            }
+            vault.open(column, sealed)?;
+        }
+        if !vault.is_sealing() {
+            continue;
+        }
+        let plain = sqlx::query(&format!(
+            "SELECT {key} AS k, {column} AS v FROM {table} WHERE {column} IS NOT NULL AND {column} NOT LIKE {SEALED}"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        let update = format!("UPDATE OR REPLACE {table} SET {column} = ? WHERE {key} = ?");
+        for row in plain {
+            let text: String = row.try_get("v")?;
+            let query = sqlx::query(&update).bind(vault.seal(&text));
+            // Rows are keyed by an integer id, or (webhook_endpoints) by the address itself.
+            match row.try_get::<i64, _>("k") {
+                Ok(id) => query.bind(id),
+                Err(_) => query.bind(row.try_get::<String, _>("k")?),
+            }
+            .execute(&mut *tx)
+            .await?;
+            sealed_now += 1;
+        }
+    }
+    tx.commit().await?;
+    if sealed_now > 0 {
+        // The plain text may linger in freed pages and in the write-ahead log: rewrite the file
+        // and empty the log.
+        sqlx::query("VACUUM").execute(writer).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(writer).await?;
+        tracing::info!(values = sealed_now, "sealed the webhook addresses stored before TOCSIN_SECRET_KEY was set");
+    }
+    Ok(())
+}
