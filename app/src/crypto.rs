@@ -60,9 +60,8 @@ impl SecretKey {
         let bytes = STANDARD
             .decode(text.trim())
             .map_err(|_| "must be standard base64, e.g. the output of `openssl rand -base64 32`".to_owned())?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|bytes: Vec<u8>| format!("must decode to 32 bytes, not {}", bytes.len()))?;
+        let key: [u8; 32] =
+            bytes.try_into().map_err(|bytes: Vec<u8>| format!("must decode to 32 bytes, not {}", bytes.len()))?;
         Ok(Self(key))
     }
 

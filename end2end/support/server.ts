@@ -1,5 +1,5 @@
 // Starts the real `tocsin` binary on a fresh SQLite file, and restarts it on the same file and port.
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,16 +12,20 @@ export class TocsinServer {
   private listen = '127.0.0.1:0';
   private output = '';
 
-  private constructor(private readonly dataDir: string) {}
+  private constructor(
+    private readonly dataDir: string,
+    private readonly extraEnv: Record<string, string>,
+  ) {}
 
   /** The server's origin, e.g. http://127.0.0.1:41234 */
   url = '';
 
-  static async start(): Promise<TocsinServer> {
+  /** Starts a server; `extraEnv` adds settings, e.g. `{ TOCSIN_AUTH: 'on' }`. */
+  static async start(extraEnv: Record<string, string> = {}): Promise<TocsinServer> {
     if (!binary || !siteRoot) {
       throw new Error('TOCSIN_BIN and TOCSIN_SITE_ROOT must name the built server and its site folder');
     }
-    const server = new TocsinServer(mkdtempSync(path.join(tmpdir(), 'tocsin-e2e-')));
+    const server = new TocsinServer(mkdtempSync(path.join(tmpdir(), 'tocsin-e2e-')), extraEnv);
     await server.spawn();
     return server;
   }
@@ -46,6 +50,7 @@ export class TocsinServer {
         TOCSIN_SLACK_PACE: '50ms',
         TOCSIN_POLL_INTERVAL: '100ms',
         RUST_LOG: 'warn',
+        ...this.extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -79,6 +84,16 @@ export class TocsinServer {
     child.kill('SIGTERM');
     await exited;
     this.child = undefined;
+  }
+
+  /** Adds a user with `tocsin user add`, the password piped in as an operator would. */
+  addUser(name: string, password: string): void {
+    const result = spawnSync(binary!, ['user', 'add', name], {
+      env: { ...process.env, TOCSIN_DATABASE_URL: this.databaseUrl },
+      input: `${password}\n`,
+      encoding: 'utf8',
+    });
+    if (result.status !== 0) throw new Error(`tocsin user add failed: ${result.stderr}`);
   }
 
   /** Stops the server and starts it again on the same database and port. */

@@ -40,7 +40,14 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
             }
             for token in tokens {
                 let status = token.revoked_at.map_or("active".to_owned(), |at| format!("revoked {}", at.date_string()));
-                println!("{:>4}  {:<12}  {:<10}  {:<18}  {}", token.id, token.display(), token.created_at.date_string(), status, token.name);
+                println!(
+                    "{:>4}  {:<12}  {:<10}  {:<18}  {}",
+                    token.id,
+                    token.display(),
+                    token.created_at.date_string(),
+                    status,
+                    token.name
+                );
             }
         }
         Command::Token(TokenCommand::Revoke { id }) => {
@@ -57,7 +64,8 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
 /// From the terminal without echo, or the first line of standard input when it is piped.
 fn read_password(name: &UserName) -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
-        let password = rpassword::prompt_password(format!("Password for {name}: ")).context("could not read the password")?;
+        let password =
+            rpassword::prompt_password(format!("Password for {name}: ")).context("could not read the password")?;
         let again = rpassword::prompt_password("Repeat it: ").context("could not read the password")?;
         if password != again {
             bail!("the passwords differ");

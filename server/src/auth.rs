@@ -44,8 +44,10 @@ impl Gate {
 
     fn session_cookie(&self, id: &str, max_age: u64) -> HeaderValue {
         let secure = if self.secure_cookies { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
-            .expect("a session id is a valid header value")
+        HeaderValue::from_str(&format!(
+            "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        ))
+        .expect("a session id is a valid header value")
     }
 }
 
@@ -99,7 +101,11 @@ fn unauthorized(path: &str, message: &str) -> Response {
 
 fn internal(path: &str, error: app::service::ServiceError) -> Response {
     tracing::error!(error = format!("{:#}", anyhow::Error::from(error)), "could not check the credentials");
-    refusal(path, StatusCode::INTERNAL_SERVER_ERROR, "Tocsin could not check the credentials; the server log has the details.")
+    refusal(
+        path,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Tocsin could not check the credentials; the server log has the details.",
+    )
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {

@@ -119,7 +119,10 @@ pub async fn time_limit(State(limit): State<Duration>, request: Request, next: N
             refusal(
                 &path,
                 StatusCode::REQUEST_TIMEOUT,
-                format!("The request took longer than {} s and was stopped; nothing of it was saved.", limit.as_secs_f64()),
+                format!(
+                    "The request took longer than {} s and was stopped; nothing of it was saved.",
+                    limit.as_secs_f64()
+                ),
             )
         }
     }
@@ -130,7 +133,10 @@ mod tests {
     use super::*;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs.iter().map(|(name, value)| (header::HeaderName::from_static(name), HeaderValue::from_static(value))).collect()
+        pairs
+            .iter()
+            .map(|(name, value)| (header::HeaderName::from_static(name), HeaderValue::from_static(value)))
+            .collect()
     }
 
     #[test]

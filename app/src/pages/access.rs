@@ -5,7 +5,7 @@ use super::form::server_message;
 use crate::{
     domain::ApiToken,
     paths,
-    server_fns::{AccessOverview, CreateApiToken, NewToken, RevokeApiToken, access_overview},
+    server_fns::{AccessInfo, CreateApiToken, NewToken, RevokeApiToken, access_overview},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,7 +31,7 @@ pub fn AccessPage() -> impl IntoView {
 
 #[component]
 fn Overview(
-    overview: AccessOverview,
+    overview: AccessInfo,
     create: ServerAction<CreateApiToken>,
     revoke: ServerAction<RevokeApiToken>,
 ) -> impl IntoView {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// What the access page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessOverview {
+pub struct AccessInfo {
     /// Sign-in is required (`TOCSIN_AUTH=on`).
     pub sign_in_required: bool,
     /// Who is signed in, when sign-in is on.
@@ -26,11 +26,11 @@ pub enum NewToken {
 }
 
 #[server(prefix = "/rpc", endpoint = "access_overview")]
-pub async fn access_overview() -> Result<AccessOverview, ServerFnError> {
+pub async fn access_overview() -> Result<AccessInfo, ServerFnError> {
     let access = ssr::state()?.access;
     let user = use_context::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<crate::service::SignedIn>().map(|signed_in| signed_in.0.to_string()));
-    Ok(AccessOverview {
+    Ok(AccessInfo {
         sign_in_required: access.enabled(),
         user,
         tokens: access.tokens().await.map_err(ssr::server_error)?,

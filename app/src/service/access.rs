@@ -60,7 +60,9 @@ impl AccessService {
         let hash = blocking(move || crypto::hash_password(&password)).await?;
         match self.storage.create_user(name, &hash, (self.clock)()).await {
             Ok(()) => Ok(()),
-            Err(StorageError::Conflict) => Err(ServiceError::Invalid(format!("a user named \"{name}\" already exists"))),
+            Err(StorageError::Conflict) => {
+                Err(ServiceError::Invalid(format!("a user named \"{name}\" already exists")))
+            }
             Err(error) => Err(error.into()),
         }
     }
@@ -68,7 +70,12 @@ impl AccessService {
     /// Starts a session when the name and password match; `None` when they do not. The session
     /// the browser held before (`replaces`) ends, so the id always changes at sign-in.
     #[tracing::instrument(skip_all)]
-    pub async fn sign_in(&self, name: &str, password: &str, replaces: Option<&str>) -> ServiceResult<Option<NewSession>> {
+    pub async fn sign_in(
+        &self,
+        name: &str,
+        password: &str,
+        replaces: Option<&str>,
+    ) -> ServiceResult<Option<NewSession>> {
         let user = match UserName::parse(name) {
             Ok(name) => self.storage.user_password(&name).await?.map(|(id, hash)| (name, id, hash)),
             Err(_) => None,
@@ -103,8 +110,7 @@ impl AccessService {
     pub async fn create_token(&self, name: &TokenName) -> ServiceResult<(ApiToken, String)> {
         let secret = crypto::new_secret(TOKEN_PREFIX);
         let hint = secret[secret.len() - 4..].to_owned();
-        let token =
-            self.storage.create_api_token(name, &crypto::secret_hash(&secret), &hint, (self.clock)()).await?;
+        let token = self.storage.create_api_token(name, &crypto::secret_hash(&secret), &hint, (self.clock)()).await?;
         Ok((token, secret))
     }
 

@@ -8,9 +8,9 @@ pub use sqlite::SqliteStorage;
 pub use vault::Vault;
 
 use crate::domain::{
-    Actor, ApiToken, TokenName, UserName, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Delivery, Description, FilterName,
-    FilterOwner, FilteredNotification, Incident, IncidentGrouping, IncidentPage, IncidentQuery, IncidentStatus,
-    NewConnection, NotificationAddresses, StatusChange, Timestamp,
+    Actor, ApiToken, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Delivery, Description,
+    FilterName, FilterOwner, FilteredNotification, Incident, IncidentGrouping, IncidentPage, IncidentQuery,
+    IncidentStatus, NewConnection, NotificationAddresses, StatusChange, Timestamp, TokenName, UserName,
 };
 use crate::notifications::{Format, NotifyContext};
 use async_trait::async_trait;

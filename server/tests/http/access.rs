@@ -25,10 +25,11 @@ async fn signed_in_app() -> (TestApp, AccessService) {
 impl TestApp {
     /// Posts the sign-in form; returns the status, where it redirects and the session cookie set.
     async fn sign_in(&self, user: &str, password: &str, cookie: Option<&str>) -> (StatusCode, String, Option<String>) {
-        let mut request = self
-            .client
-            .post(format!("{}/sign-in", self.origin))
-            .form(&[("user", user), ("password", password), ("next", "/incidents?page=2")]);
+        let mut request = self.client.post(format!("{}/sign-in", self.origin)).form(&[
+            ("user", user),
+            ("password", password),
+            ("next", "/incidents?page=2"),
+        ]);
         if let Some(cookie) = cookie {
             request = request.header(header::COOKIE, format!("tocsin_session={cookie}"));
         }
@@ -56,8 +57,7 @@ impl TestApp {
     }
 
     async fn api_with_token(&self, path: &str, token: &str) -> StatusCode {
-        let response =
-            self.client.get(format!("{}{path}", self.origin)).bearer_auth(token).send().await.unwrap();
+        let response = self.client.get(format!("{}{path}", self.origin)).bearer_auth(token).send().await.unwrap();
         response.status()
     }
 }
@@ -215,7 +215,11 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
             .unwrap();
         child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
         let output = child.wait_with_output().unwrap();
-        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     };
     let (ok, _, error) = run(&["user", "add", "ops"], "short\n");
     assert!(!ok && error.contains("the password must be at least 10 characters long"), "{error}");

@@ -36,7 +36,8 @@ async fn with_a_secret_key_the_database_file_holds_no_webhook_url_and_delivery_s
         "incident_acknowledged_addresses": format!("{receiver}/acknowledged/{secret}"),
         "filtered_notifications": {"finance": {"filter": {"table": "ledger*"}, "target": {
             "incident_opened_addresses": format!("{receiver}/finance/{secret}")}}}}});
-    let (status, body) = app.send_raw(Method::PUT, "/api/connections/dwh/incidentgrouping", Some(&spec.to_string())).await;
+    let (status, body) =
+        app.send_raw(Method::PUT, "/api/connections/dwh/incidentgrouping", Some(&spec.to_string())).await;
     assert_eq!(status, 204, "{body}");
     let defaults = json!({"incident_resolved_addresses": format!("{receiver}/resolved/{secret}")});
     assert_eq!(app.send_raw(Method::PUT, "/api/defaults/defaultwebhooks", Some(&defaults.to_string())).await.0, 204);

@@ -68,13 +68,8 @@ async fn cross_site_requests_to_server_functions_and_the_api_are_refused_and_cha
 async fn reading_is_never_refused_as_cross_site() {
     // A link from Slack to an incident is a cross-site navigation.
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(format!("{}/sources", app.origin))
-        .header("sec-fetch-site", "cross-site")
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.client.get(format!("{}/sources", app.origin)).header("sec-fetch-site", "cross-site").send().await.unwrap();
     assert_eq!(response.status(), 200);
 }
 
@@ -167,6 +162,25 @@ async fn a_request_that_takes_too_long_is_answered_408_and_saves_nothing() {
     };
     tokio::time::timeout(Duration::from_secs(10), read).await.expect("the server answered in time");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(answer.contains("The request took longer than 0.3 s and was stopped; nothing of it was saved."), "{answer}");
+    assert!(
+        answer.contains("The request took longer than 0.3 s and was stopped; nothing of it was saved."),
+        "{answer}"
+    );
     assert_eq!(app.send_raw(Method::GET, "/api/connections", None).await, (200, json!([])));
+}
+
+#[tokio::test]
+async fn no_server_function_changes_anything_through_a_get() {
+    // A GET can be triggered cross-site by a link or an image; state changes must not use one.
+    let app = spawn_app().await;
+    for path in [
+        "/rpc/create_connection?form%5Bname%5D=dwh&form%5Bprovider_type%5D=postgresql",
+        "/rpc/save_default_notifications?form%5Bincident_opened_addresses%5D=https%3A%2F%2Fh.example%2F",
+        "/rpc/create_api_token?name=x",
+    ] {
+        let status = app.get(path).await.status();
+        assert!(status.is_client_error(), "{path}: {status}");
+    }
+    assert_eq!(app.send_raw(Method::GET, "/api/connections", None).await, (200, json!([])));
+    assert_eq!(app.send_raw(Method::GET, "/api/defaults/defaultwebhooks", None).await, (200, json!({})));
 }

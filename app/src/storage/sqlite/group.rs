@@ -70,9 +70,7 @@ async fn apply(writer: &SqlitePool, vault: &Vault, jobs: Vec<StatusJob>) {
             done.push((job.reply, Err(failed(&error))));
             continue;
         }
-        let outcome =
-            change_status_in(&mut tx, &job.connection, &job.id, job.status, &job.actor, &job.notify, vault, job.now)
-                .await;
+        let outcome = change_status_in(&mut tx, &job, vault).await;
         let undone = match outcome {
             Ok(_) => Ok(()),
             Err(_) => sqlx::query("ROLLBACK TO change").execute(&mut *tx).await.map(drop),

@@ -381,7 +381,8 @@ impl SqliteStorage {
         now: Timestamp,
     ) -> StorageResult<Option<IngestOutcome>> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some((connection_id, settings, routing)) = connection_settings(&mut tx, connection, &self.vault).await? else {
+        let Some((connection_id, settings, routing)) = connection_settings(&mut tx, connection, &self.vault).await?
+        else {
             return Ok(None);
         };
 
@@ -468,9 +469,18 @@ impl SqliteStorage {
         }
         // Each opened incident is announced as it stands after the whole batch, as DQOps does.
         for (id, change_id) in &opened_changes {
-            outcome.deliveries +=
-                enqueue(&mut tx, &self.vault, notify, &routing, connection_id, id, *change_id, IncidentStatus::Open, now)
-                    .await?;
+            outcome.deliveries += enqueue(
+                &mut tx,
+                &self.vault,
+                notify,
+                &routing,
+                connection_id,
+                id,
+                *change_id,
+                IncidentStatus::Open,
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(Some(outcome))
@@ -641,14 +651,11 @@ impl SqliteStorage {
 /// Changes an incident's status inside `tx`: the update, its transition and its deliveries.
 pub(super) async fn change_status_in(
     tx: &mut SqliteConnection,
-    connection: &ConnectionName,
-    id: &str,
-    new_status: IncidentStatus,
-    actor: &Actor,
-    notify: &NotifyContext,
+    change: &super::group::StatusJob,
     vault: &Vault,
-    now: Timestamp,
 ) -> StorageResult<StatusUpdate> {
+    let super::group::StatusJob { connection, id, actor, notify, .. } = change;
+    let (id, new_status, now) = (id.as_str(), change.status, change.now);
     let Some((connection_id, settings, routing)) = connection_settings(&mut *tx, connection, vault).await? else {
         return Ok(StatusUpdate::NotFound);
     };

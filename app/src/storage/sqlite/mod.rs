@@ -12,9 +12,10 @@ use super::{
     Vault,
 };
 use crate::domain::{
-    Actor, ApiToken, TokenName, UserName, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, DayCount, Delivery, Description,
-    FilterName, FilterOwner, FilteredNotification, Incident, IncidentGrouping, IncidentPage, IncidentQuery,
-    IncidentStatus, NewConnection, NotificationAddresses, StatusChange, Timestamp, WebhookAddresses,
+    Actor, ApiToken, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, DayCount, Delivery,
+    Description, FilterName, FilterOwner, FilteredNotification, Incident, IncidentGrouping, IncidentPage,
+    IncidentQuery, IncidentStatus, NewConnection, NotificationAddresses, StatusChange, Timestamp, TokenName, UserName,
+    WebhookAddresses,
 };
 use crate::notifications::NotifyContext;
 use async_trait::async_trait;
@@ -99,11 +100,7 @@ fn connection_from_row(row: &SqliteRow) -> StorageResult<Connection> {
     })
 }
 
-fn addresses_from_row(
-    row: &SqliteRow,
-    column: &'static str,
-    vault: &Vault,
-) -> StorageResult<Option<WebhookAddresses>> {
+fn addresses_from_row(row: &SqliteRow, column: &'static str, vault: &Vault) -> StorageResult<Option<WebhookAddresses>> {
     let stored: Option<String> = row.try_get(column)?;
     stored
         .map(|stored| {
