@@ -65,10 +65,10 @@ pub async fn require_sign_in(State(gate): State<Gate>, mut request: Request, nex
     }
     if path == "/api" || path.starts_with("/api/") {
         return match bearer_token(request.headers()) {
-            None => unauthorized(&path, "Send an API token: Authorization: Bearer tocsin_…"),
+            None => unauthorized(&path, "send an API token: Authorization: Bearer tocsin_…"),
             Some(token) => match gate.access.token_valid(token).await {
                 Ok(true) => next.run(request).await,
-                Ok(false) => unauthorized(&path, "The API token is not valid, or it was revoked."),
+                Ok(false) => unauthorized(&path, "the API token is not valid, or it was revoked"),
                 Err(error) => internal(&path, error),
             },
         };
@@ -89,7 +89,7 @@ pub async fn require_sign_in(State(gate): State<Gate>, mut request: Request, nex
             let target = request.uri().path_and_query().map_or(path.as_str(), |target| target.as_str());
             Redirect::to(&sign_in_page(&[("next", target)])).into_response()
         }
-        None => refusal(&path, StatusCode::UNAUTHORIZED, "Sign in first: there is no session, or it has ended."),
+        None => refusal(&path, StatusCode::UNAUTHORIZED, "sign in first: there is no session, or it has ended"),
     }
 }
 
@@ -104,7 +104,7 @@ fn internal(path: &str, error: app::service::ServiceError) -> Response {
     refusal(
         path,
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Tocsin could not check the credentials; the server log has the details.",
+        "Tocsin could not check the credentials; the server log has the details",
     )
 }
 
@@ -164,7 +164,7 @@ pub async fn sign_in(
             paths::SIGN_IN,
             StatusCode::TOO_MANY_REQUESTS,
             format!(
-                "Too many failed sign-in attempts from your address. Wait {} s and try again.",
+                "too many failed sign-in attempts from your address; wait {} s and try again",
                 wait.as_secs().max(1)
             ),
         );

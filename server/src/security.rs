@@ -43,7 +43,7 @@ pub async fn same_origin(request: Request, next: Next) -> Response {
     refusal(
         request.uri().path(),
         StatusCode::FORBIDDEN,
-        "Cross-site request refused: this request came from another web site. Submit the form from Tocsin's own pages.",
+        "cross-site request refused: this request came from another web site; submit the form from Tocsin's own pages",
     )
 }
 
@@ -81,31 +81,25 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 }
 
 /// Refuses a body over [`MAX_BODY_BYTES`] with 413, by its declared length before it is read, and
-/// stops reading a body without a length at the limit. The check-results ingest has its own,
-/// larger limit ([`crate::api::INGEST_MAX_BODY_BYTES`]).
+/// stops reading a body without a length at the limit. The check-results ingest enforces its own,
+/// larger limit ([`crate::api::INGEST_MAX_BODY_BYTES`]) with an answer that says how to split a batch.
 pub async fn limit_body(request: Request, next: Next) -> Response {
-    let limit = if crate::api::is_ingest(request.method(), request.uri().path()) {
-        crate::api::INGEST_MAX_BODY_BYTES as u64
-    } else {
-        MAX_BODY_BYTES
-    };
+    if crate::api::is_ingest(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|length| length.to_str().ok())
         .and_then(|length| length.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit) {
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
         return refusal(
             request.uri().path(),
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The request body is larger than {}; send less at once.", size(limit)),
+            format!("the request body is larger than {} KiB; send less at once", MAX_BODY_BYTES >> 10),
         );
     }
-    next.run(request.map(|body| Body::new(Limited::new(body, limit as usize)))).await
-}
-
-fn size(bytes: u64) -> String {
-    if bytes >= 1 << 20 { format!("{} MiB", bytes >> 20) } else { format!("{} KiB", bytes >> 10) }
+    next.run(request.map(|body| Body::new(Limited::new(body, MAX_BODY_BYTES as usize)))).await
 }
 
 /// Answers 408 when a request, its body included, takes longer than the configured time; the
@@ -120,7 +114,7 @@ pub async fn time_limit(State(limit): State<Duration>, request: Request, next: N
                 &path,
                 StatusCode::REQUEST_TIMEOUT,
                 format!(
-                    "The request took longer than {} s and was stopped; nothing of it was saved.",
+                    "the request took longer than {} s and was stopped; nothing of it was saved",
                     limit.as_secs_f64()
                 ),
             )

@@ -75,14 +75,14 @@ async fn with_sign_in_on_strangers_are_sent_to_sign_in_or_refused() {
 
     let response = app.client.post(format!("{}/rpc/list_connections", app.origin)).send().await.unwrap();
     assert_eq!(response.status(), 401);
-    assert!(response.text().await.unwrap().starts_with("Sign in first"));
+    assert!(response.text().await.unwrap().starts_with("sign in first"));
 
     for (method, path) in [(Method::GET, "/api/connections"), (Method::POST, "/api/connections/x/checkresults")] {
         let response = app.client.request(method, format!("{}{path}", app.origin)).send().await.unwrap();
         assert_eq!(response.status(), 401, "{path}");
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
         let body: Value = response.json().await.unwrap();
-        assert_eq!(body, json!({"error": "Send an API token: Authorization: Bearer tocsin_…"}));
+        assert_eq!(body, json!({"error": "send an API token: Authorization: Bearer tocsin_…"}));
     }
     assert_eq!(app.api_with_token("/api/connections", "tocsin_made-up").await, 401);
     // Load balancers still see whether Tocsin is up.
@@ -197,7 +197,7 @@ async fn the_sixth_failed_sign_in_within_a_minute_is_refused_with_429() {
     assert_eq!(response.status(), 429, "even the right password waits");
     let wait: u64 = response.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
-    assert!(response.text().await.unwrap().starts_with("Too many failed sign-in attempts from your address."));
+    assert!(response.text().await.unwrap().starts_with("too many failed sign-in attempts from your address;"));
 }
 
 #[tokio::test]
