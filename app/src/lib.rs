@@ -10,6 +10,8 @@ pub mod paths;
 pub mod server_fns;
 
 #[cfg(feature = "ssr")]
+pub mod content_policy;
+#[cfg(feature = "ssr")]
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod delivery;

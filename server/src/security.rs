@@ -15,11 +15,7 @@ use std::time::Duration;
 /// The largest body of a form, server function or settings request.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;
 
-/// The policy that lets the hydration WebAssembly run (`'wasm-unsafe-eval'`) and nothing else
-/// foreign: no inline script, no framing, forms only to this origin.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-     frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+pub use app::content_policy::CONTENT_SECURITY_POLICY;
 
 /// An error answer in the shape the caller reads: JSON `{"error"}` under `/api/`, plain text elsewhere.
 pub fn refusal(path: &str, status: StatusCode, message: impl Into<String>) -> Response {
@@ -73,7 +69,10 @@ fn is_same_origin(headers: &HeaderMap) -> bool {
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    // A page has set its own policy, naming the nonce of its inline scripts.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

@@ -29,6 +29,15 @@ pub use not_found::NotFound;
 
 /// The HTML document the server renders every page into.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // Leptos gives every page render a fresh nonce and writes it on its inline scripts; the
+    // policy names it, so those scripts run and an injected one would not.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        let policy = crate::content_policy::with_nonce(&nonce);
+        if let Ok(value) = http::HeaderValue::from_str(&policy) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

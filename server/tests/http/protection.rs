@@ -102,6 +102,32 @@ async fn every_response_carries_the_security_headers() {
 }
 
 #[tokio::test]
+async fn a_page_lets_only_its_own_inline_scripts_run_with_a_fresh_nonce_each_time() {
+    let app = spawn_app().await;
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let response = app.client.get(format!("{}/sources", app.origin)).send().await.unwrap();
+        let csp = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+        let nonce = csp
+            .split_once("'nonce-")
+            .and_then(|(_, rest)| rest.split_once('\''))
+            .map(|(nonce, _)| nonce.to_owned())
+            .unwrap_or_else(|| panic!("a page's policy names no nonce: {csp}"));
+        assert!(nonce.len() >= 16, "{nonce}");
+        let html = response.text().await.unwrap();
+        let inline_scripts: Vec<&str> =
+            html.split("<script").skip(1).filter(|tag| !tag.split('>').next().unwrap().contains("src=")).collect();
+        assert!(!inline_scripts.is_empty(), "the hydration loader is an inline script");
+        for script in inline_scripts {
+            let opening = script.split('>').next().unwrap();
+            assert!(opening.contains(&format!("nonce=\"{nonce}\"")), "an inline script without the nonce: {opening}");
+        }
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "every page gets a new nonce");
+}
+
+#[tokio::test]
 async fn bodies_over_64_kib_are_refused_with_413_but_check_results_may_be_larger() {
     let app = spawn_app().await;
     app.create_connection("dwh").await;
