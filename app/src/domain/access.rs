@@ -17,43 +17,11 @@ pub struct UserName(String);
 
 impl UserName {
     pub fn parse(input: &str) -> Result<Self, TextError> {
-        let name = input.trim();
-        if name.is_empty() {
-            return Err(TextError::Empty);
-        }
-        if name.chars().count() > MAX_NAME_CHARS {
-            return Err(TextError::TooLong(MAX_NAME_CHARS));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(TextError::ControlCharacter);
-        }
+        let name = bounded_name(input)?;
         if name.chars().any(char::is_whitespace) {
             return Err(TextError::Space);
         }
         Ok(Self(name.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for UserName {
-    type Error = TextError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<UserName> for String {
-    fn from(name: UserName) -> Self {
-        name.0
-    }
-}
-
-impl fmt::Display for UserName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -64,42 +32,56 @@ pub struct TokenName(String);
 
 impl TokenName {
     pub fn parse(input: &str) -> Result<Self, TextError> {
-        let name = input.trim();
-        if name.is_empty() {
-            return Err(TextError::Empty);
+        bounded_name(input).map(|name| Self(name.to_owned()))
+    }
+}
+
+/// The rules both names share: trimmed, not empty, at most [`MAX_NAME_CHARS`], no control characters.
+fn bounded_name(input: &str) -> Result<&str, TextError> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err(TextError::Empty);
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(TextError::TooLong(MAX_NAME_CHARS));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(TextError::ControlCharacter);
+    }
+    Ok(name)
+}
+
+/// The conversions a validated name needs: from text (validating), to text, and display.
+macro_rules! name_conversions {
+    ($($name:ident),+) => {$(
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
         }
-        if name.chars().count() > MAX_NAME_CHARS {
-            return Err(TextError::TooLong(MAX_NAME_CHARS));
+
+        impl TryFrom<String> for $name {
+            type Error = TextError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
         }
-        if name.chars().any(char::is_control) {
-            return Err(TextError::ControlCharacter);
+
+        impl From<$name> for String {
+            fn from(name: $name) -> Self {
+                name.0
+            }
         }
-        Ok(Self(name.to_owned()))
-    }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )+};
 }
 
-impl TryFrom<String> for TokenName {
-    type Error = TextError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<TokenName> for String {
-    fn from(name: TokenName) -> Self {
-        name.0
-    }
-}
-
-impl fmt::Display for TokenName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+name_conversions!(UserName, TokenName);
 
 /// An API token as listed: its name, its last characters, and whether it still works.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
