@@ -1,6 +1,7 @@
 //! The protections every request passes through: same-origin checks for state-changing
 //! requests, security headers on every response, the request-body limit and the request timeout.
 
+use app::content_policy::CONTENT_SECURITY_POLICY;
 use axum::{
     Json,
     body::Body,
@@ -14,8 +15,6 @@ use std::time::Duration;
 
 /// The largest body of a form, server function or settings request.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;
-
-pub use app::content_policy::CONTENT_SECURITY_POLICY;
 
 /// An error answer in the shape the caller reads: JSON `{"error"}` under `/api/`, plain text elsewhere.
 pub fn refusal(path: &str, status: StatusCode, message: impl Into<String>) -> Response {

@@ -114,6 +114,7 @@ async fn a_page_lets_only_its_own_inline_scripts_run_with_a_fresh_nonce_each_tim
             .map(|(nonce, _)| nonce.to_owned())
             .unwrap_or_else(|| panic!("a page's policy names no nonce: {csp}"));
         assert!(nonce.len() >= 16, "{nonce}");
+        assert!(!csp.contains("unsafe-inline"), "no other inline script may run: {csp}");
         let html = response.text().await.unwrap();
         let inline_scripts: Vec<&str> =
             html.split("<script").skip(1).filter(|tag| !tag.split('>').next().unwrap().contains("src=")).collect();
