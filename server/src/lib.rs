@@ -28,8 +28,13 @@ use axum::{
 };
 use config::{BaseUrl, Config};
 use leptos::config::{Env, LeptosOptions};
-use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 use tokio::{net::TcpListener, sync::Notify};
 use tokio_util::sync::CancellationToken;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
@@ -158,9 +163,8 @@ pub struct Protection {
 }
 
 /// Every route: the pages and their server functions, the assets, `/` → `/sources`, sign-in and
-/// sign-out; behind the same-origin check, the body limit, the timeout and (when on) sign-in.
+/// sign-out; behind (when on) sign-in and the [`guard`] every request passes.
 pub fn router(state: AppState, protection: &Protection) -> Router {
-    let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let gate = auth::Gate::new(state.access.clone(), protection.secure_cookies);
     let sign_in = Router::new()
@@ -170,20 +174,38 @@ pub fn router(state: AppState, protection: &Protection) -> Router {
     let mut router = Router::new()
         .route("/", get(|| async { Redirect::to(app::paths::SOURCES) }))
         .merge(api::router())
-        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .leptos_routes(&state, page_routes(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
         .merge(sign_in);
     if protection.sign_in {
         router = router.layer(from_fn_with_state(gate, auth::require_sign_in));
     }
-    router
+    guard(router, protection.http_timeout)
+}
+
+/// The layers every request passes, whatever its route: the body limit, the same-origin check,
+/// the time limit, the answer to a panic, the security headers, compression and tracing.
+pub fn guard(routes: Router, http_timeout: Duration) -> Router {
+    routes
         .layer(from_fn(security::limit_body))
         .layer(from_fn(security::same_origin))
-        .layer(from_fn_with_state(protection.http_timeout, security::time_limit))
+        .layer(from_fn_with_state(http_timeout, security::time_limit))
+        .layer(from_fn(security::recover_panic))
         .layer(from_fn(security::security_headers))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// The pages' routes, generated once per process and before any page can be served.
+///
+/// Generating them renders the app once with resource loading suppressed by a process-wide flag
+/// (leptos_server's `SuppressResourceLoad`). A resource first polled while the flag is up waits
+/// forever (leptos-rs/leptos#4773), so a page rendered by any server of the process during a
+/// second generation would never answer. Generated once, the list can never overlap a render.
+pub fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+    ROUTES.clone()
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -1,17 +1,19 @@
 //! The protections every request passes through: same-origin checks for state-changing
-//! requests, security headers on every response, the request-body limit and the request timeout.
+//! requests, security headers on every response, the request-body limit, the request timeout,
+//! and a 500 answer (not a dropped connection) when a handler panics.
 
 use app::content_policy::CONTENT_SECURITY_POLICY;
 use axum::{
     Json,
     body::Body,
-    extract::{Request, State},
+    extract::{MatchedPath, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use futures::FutureExt as _;
 use http_body_util::Limited;
-use std::time::Duration;
+use std::{panic::AssertUnwindSafe, time::Duration};
 
 /// The largest body of a form, server function or settings request.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;
@@ -101,21 +103,63 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
 }
 
 /// Answers 408 when a request, its body included, takes longer than the configured time; the
-/// handler is dropped, so its transaction rolls back.
+/// handler is dropped, so its transaction rolls back. Pages are rendered whole before their
+/// answer starts (`SsrMode::Async`), so a page that cannot finish gets this answer too.
 pub async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+    let target = Target::of(&request);
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!(path, "request timed out");
+            tracing::warn!(method = %target.method, path = target.path, route = target.route.as_deref(), "request timed out");
             refusal(
-                &path,
+                &target.path,
                 StatusCode::REQUEST_TIMEOUT,
                 format!(
                     "the request took longer than {} s and was stopped; nothing of it was saved",
                     limit.as_secs_f64()
                 ),
             )
+        }
+    }
+}
+
+/// Answers 500 when a handler (a page, a server function, the API) panics, and logs the panic
+/// with its route, instead of dropping the connection without an answer. Whatever the handler
+/// had not committed is rolled back with it.
+pub async fn recover_panic(request: Request, next: Next) -> Response {
+    let target = Target::of(&request);
+    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            tracing::error!(
+                method = %target.method,
+                path = target.path,
+                route = target.route.as_deref(),
+                panic = app::panic::message(panic.as_ref()),
+                "a request handler panicked"
+            );
+            refusal(
+                &target.path,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Tocsin failed while answering this request, and nothing of it was saved; the server log has the details",
+            )
+        }
+    }
+}
+
+/// What a log line names of a request: its method, path and the route it matched.
+struct Target {
+    method: Method,
+    path: String,
+    route: Option<String>,
+}
+
+impl Target {
+    fn of(request: &Request) -> Self {
+        Self {
+            method: request.method().clone(),
+            path: request.uri().path().to_owned(),
+            route: request.extensions().get::<MatchedPath>().map(|route| route.as_str().to_owned()),
         }
     }
 }

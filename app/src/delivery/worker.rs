@@ -13,12 +13,19 @@ use crate::{
     service::Clock,
     storage::{ClaimedDelivery, DeliveryOutcome, NextStep, Storage},
 };
-use std::{sync::Arc, time::Duration};
-use tokio::{sync::Notify, task::JoinSet};
+use std::{collections::HashMap, sync::Arc, time::Duration};
+use tokio::{
+    sync::Notify,
+    task::{Id as TaskId, JoinError, JoinSet},
+};
 use tokio_util::sync::CancellationToken;
 
 /// At most this much of a response is kept with an attempt.
 const EXCERPT_BYTES: usize = 1024;
+/// How long the worker waits before it starts again after a panic; doubled at each panic that
+/// follows soon after, up to the maximum.
+const RESTART_BACKOFF: Duration = Duration::from_millis(100);
+const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeliveryConfig {
@@ -97,8 +104,9 @@ impl DeliveryWorker {
     }
 
     /// Runs until `shutdown` is cancelled, then lets the requests in flight finish (bounded by the
-    /// request timeout) and claims nothing new. Each address's next delivery is claimed as soon as
-    /// its previous one is recorded, so a slow address never holds up the others.
+    /// request timeout) and claims nothing new. A panic anywhere in the worker is logged, the
+    /// deliveries it held are given back, and the worker starts again: nothing it had leased
+    /// waits for the lease to run out.
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!(owner = %self.owner, "delivery worker started");
         match self.storage.release_abandoned_leases().await {
@@ -106,13 +114,40 @@ impl DeliveryWorker {
             Ok(count) => tracing::warn!(count, "resending deliveries that were in flight when Tocsin last stopped"),
             Err(error) => tracing::error!(error = format!("{error:#}"), "could not release abandoned leases"),
         }
-        let mut in_flight: JoinSet<anyhow::Result<()>> = JoinSet::new();
+        let mut backoff = RESTART_BACKOFF;
+        loop {
+            let started = tokio::time::Instant::now();
+            let panic = match tokio::spawn(self.clone().serve(shutdown.clone())).await {
+                Ok(()) => break,
+                Err(error) if error.is_panic() => error.into_panic(),
+                // Only the runtime shutting down cancels it.
+                Err(_) => break,
+            };
+            tracing::error!(
+                panic = crate::panic::message(panic.as_ref()),
+                "the delivery worker panicked; giving back its deliveries and starting it again"
+            );
+            self.give_back_everything().await;
+            // A worker that panics again at once is restarted more and more slowly.
+            backoff = if started.elapsed() > RESTART_BACKOFF_MAX { RESTART_BACKOFF } else { backoff };
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
+        }
+        tracing::info!("delivery worker stopped");
+    }
+
+    /// The worker's loop: claim what is due, send each address's batch in its own task.
+    async fn serve(self, shutdown: CancellationToken) {
+        let mut in_flight = InFlight::default();
         while !shutdown.is_cancelled() {
             // Reap every finished delivery first, so that one claim serves all the freed addresses.
-            while let Some(done) = in_flight.try_join_next() {
-                log_failure(done);
+            while let Some(done) = in_flight.tasks.try_join_next_with_id() {
+                self.reap(&mut in_flight, done).await;
             }
-            let room = (self.config.batch as usize).saturating_sub(in_flight.len()) as u32;
+            let room = (self.config.batch as usize).saturating_sub(in_flight.tasks.len()) as u32;
             let claimed = match self.claim(room).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
@@ -122,8 +157,10 @@ impl DeliveryWorker {
             };
             let idle = claimed.is_empty();
             for batch in by_address(claimed) {
+                let leased = (batch[0].url.clone(), batch.iter().map(|delivery| delivery.id).collect());
                 let worker = self.clone();
-                in_flight.spawn(async move { worker.deliver_batch(batch).await.map(|_| ()) });
+                let task = in_flight.tasks.spawn(async move { worker.deliver_batch(batch).await.map(|_| ()) });
+                in_flight.leased.insert(task.id(), leased);
             }
             if !idle {
                 continue;
@@ -131,14 +168,54 @@ impl DeliveryWorker {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = self.wake.notified() => {}
-                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => log_failure(done),
+                Some(done) = in_flight.tasks.join_next_with_id(), if !in_flight.tasks.is_empty() => {
+                    self.reap(&mut in_flight, done).await;
+                }
                 () = tokio::time::sleep(self.config.poll_interval) => {}
             }
         }
-        while let Some(done) = in_flight.join_next().await {
-            log_failure(done);
+        while let Some(done) = in_flight.tasks.join_next_with_id().await {
+            self.reap(&mut in_flight, done).await;
         }
-        tracing::info!("delivery worker stopped");
+    }
+
+    /// Logs how a batch's task ended; when it panicked, gives back what it had not recorded.
+    async fn reap(&self, in_flight: &mut InFlight, done: Result<(TaskId, anyhow::Result<()>), JoinError>) {
+        let (task, error) = match done {
+            Ok((task, Ok(()))) => (task, None),
+            Ok((task, Err(error))) => {
+                tracing::error!(error = format!("{error:#}"), "could not record a delivery attempt");
+                (task, None)
+            }
+            Err(error) => (error.id(), Some(error)),
+        };
+        let leased = in_flight.leased.remove(&task);
+        let Some(error) = error else {
+            return;
+        };
+        let reason = if error.is_panic() {
+            crate::panic::message(error.into_panic().as_ref()).to_owned()
+        } else {
+            error.to_string()
+        };
+        tracing::error!(panic = reason, "a delivery task panicked; giving back its deliveries");
+        if let Some((url, ids)) = leased
+            && let Err(error) = self.storage.release_deliveries(&url, &ids, &self.owner).await
+        {
+            tracing::error!(error = format!("{error:#}"), "could not give back the deliveries of a panicked task");
+        }
+    }
+
+    /// Gives back every delivery this worker holds, after a panic dropped its tasks.
+    async fn give_back_everything(&self) {
+        match self.storage.release_owner_leases(&self.owner).await {
+            Ok(0) => {}
+            Ok(count) => tracing::warn!(count, "gave back the deliveries the panicked worker held"),
+            Err(error) => tracing::error!(
+                error = format!("{error:#}"),
+                "could not give back the deliveries of the panicked worker; they are sent when their lease ends"
+            ),
+        }
     }
 
     /// Leases up to `room` due deliveries (none when `room` is 0).
@@ -222,6 +299,13 @@ impl DeliveryWorker {
     }
 }
 
+/// The batches being sent, each task with the address and deliveries it leased.
+#[derive(Default)]
+struct InFlight {
+    tasks: JoinSet<anyhow::Result<()>>,
+    leased: HashMap<TaskId, (String, Vec<i64>)>,
+}
+
 /// Groups claimed deliveries by address, keeping their order.
 fn by_address(claimed: Vec<ClaimedDelivery>) -> Vec<Vec<ClaimedDelivery>> {
     let mut batches: Vec<Vec<ClaimedDelivery>> = Vec::new();
@@ -232,14 +316,6 @@ fn by_address(claimed: Vec<ClaimedDelivery>) -> Vec<Vec<ClaimedDelivery>> {
         }
     }
     batches
-}
-
-fn log_failure(done: Result<anyhow::Result<()>, tokio::task::JoinError>) {
-    match done {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::error!(error = format!("{error:#}"), "could not record a delivery attempt"),
-        Err(error) => tracing::error!(%error, "a delivery task failed"),
-    }
 }
 
 fn excerpt(body: &str) -> String {

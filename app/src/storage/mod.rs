@@ -173,6 +173,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Gives back leased deliveries unsent (their batch stopped at a failure) and frees `url`.
     async fn release_deliveries(&self, url: &str, ids: &[i64], owner: &str) -> StorageResult<()>;
 
+    /// Gives back every delivery `owner` still holds leased, and frees their addresses: its
+    /// worker panicked and dropped them mid-way. Returns how many were given back.
+    async fn release_owner_leases(&self, owner: &str) -> StorageResult<u64>;
+
     /// Records an attempt; false when the lease was lost meanwhile (nothing is written then).
     async fn record_delivery_attempt(
         &self,

@@ -409,3 +409,67 @@ async fn one_round_sends_an_address_several_deliveries_in_order_and_stops_at_a_f
     assert_eq!(h.round().await, 1);
     assert!(h.deliveries().await.iter().all(|d| d.state == DeliveryState::Delivered));
 }
+
+/// The harness's clock, except that its `n`th reading (counting from 1) panics.
+fn clock_panicking_at(clock: &TestClock, n: usize) -> app::service::Clock {
+    let time = clock.clock();
+    let readings = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Arc::new(move || {
+        if readings.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == n {
+            panic!("injected panic at clock reading {n}");
+        }
+        time()
+    })
+}
+
+/// Runs a worker whose clock panics at its `n`th reading until the opened incident's delivery
+/// arrives; returns the log lines the worker wrote.
+async fn deliver_through_a_panic_at_reading(n: usize) -> (Harness, String) {
+    let h = harness().await;
+    // Opened before the worker starts, so that the worker's clock readings come in a known order
+    // on this single-threaded runtime: its first claim leases the delivery and spawns the
+    // address's task; its second claim reads the clock before that task first runs; the task
+    // reads it third.
+    h.open("t").await;
+    let logs = crate::Logs::capture();
+    let timeouts = Timeouts { connect: Duration::from_secs(2), request: Duration::from_millis(700) };
+    let outbound = Outbound::new(loopback_policy(), timeouts).unwrap();
+    let clock = clock_panicking_at(&h.clock, n);
+    let worker = DeliveryWorker::new(h.storage.clone(), outbound, config(), clock, Default::default());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(worker.run(stop.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while h.receiver.received("/hook").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the delivery never arrived after the panic:\n{}", logs.text());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.cancel();
+    running.await.expect("the worker ends normally once stopped");
+    (h, logs.text())
+}
+
+#[tokio::test]
+async fn a_panic_in_the_worker_loop_restarts_it_and_the_deliveries_it_held_are_sent_at_once() {
+    let started = std::time::Instant::now();
+    let (h, logged) = deliver_through_a_panic_at_reading(2).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "it waited for the lease (30 s) to run out");
+    assert!(logged.contains("the delivery worker panicked"), "{logged}");
+    assert!(logged.contains("injected panic at clock reading 2"), "{logged}");
+    assert!(logged.contains("gave back the deliveries the panicked worker held count=1"), "{logged}");
+    assert_eq!(h.receiver.received("/hook").len(), 1, "sent once");
+    let deliveries = h.deliveries().await;
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].state, DeliveryState::Delivered);
+    assert_eq!(deliveries[0].attempts, 1, "the attempt the panic interrupted is not counted");
+}
+
+#[tokio::test]
+async fn a_panic_while_sending_gives_back_that_addresses_deliveries_and_they_are_sent() {
+    let (h, logged) = deliver_through_a_panic_at_reading(3).await;
+    assert!(logged.contains("a delivery task panicked"), "{logged}");
+    assert!(logged.contains("injected panic at clock reading 3"), "{logged}");
+    assert!(!logged.contains("the delivery worker panicked"), "the worker itself went on: {logged}");
+    let deliveries = h.deliveries().await;
+    assert_eq!(deliveries[0].state, DeliveryState::Delivered);
+    assert_eq!(deliveries[0].attempts, 1, "the attempt the panic interrupted is not counted");
+}

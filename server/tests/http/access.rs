@@ -9,8 +9,6 @@ use app::{
 };
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
-use std::io::Write as _;
-use std::process::Stdio;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -204,43 +202,36 @@ async fn the_sixth_failed_sign_in_within_a_minute_is_refused_with_429() {
 async fn users_and_tokens_are_managed_from_the_command_line() {
     let app = spawn_app_with(|config| config.auth = true).await;
     let database = app.database_url();
-    let run = |args: &[&str], input: &str| {
-        let mut child = tocsin()
-            .env("TOCSIN_DATABASE_URL", &database)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        let output = child.wait_with_output().unwrap();
+    let run = async |args: &[&str], input: &str| {
+        let mut command = tocsin();
+        command.env("TOCSIN_DATABASE_URL", &database).args(args);
+        let output = crate::finish(command, input).await;
         (
             output.status.success(),
             String::from_utf8_lossy(&output.stdout).into_owned(),
             String::from_utf8_lossy(&output.stderr).into_owned(),
         )
     };
-    let (ok, _, error) = run(&["user", "add", "ops"], "short\n");
+    let (ok, _, error) = run(&["user", "add", "ops"], "short\n").await;
     assert!(!ok && error.contains("the password must be at least 10 characters long"), "{error}");
-    let (ok, out, error) = run(&["user", "add", "ops"], &format!("{PASSWORD}\n"));
+    let (ok, out, error) = run(&["user", "add", "ops"], &format!("{PASSWORD}\n")).await;
     assert!(ok && out.contains("Added user ops."), "{out}{error}");
-    let (ok, _, error) = run(&["user", "add", "ops"], &format!("{PASSWORD}\n"));
+    let (ok, _, error) = run(&["user", "add", "ops"], &format!("{PASSWORD}\n")).await;
     assert!(!ok && error.contains("a user named \"ops\" already exists"), "{error}");
     assert_eq!(app.sign_in("ops", PASSWORD, None).await.0, 303);
     assert!(app.sign_in("ops", PASSWORD, None).await.2.is_some());
 
-    let (ok, token, error) = run(&["token", "create", "dqops production"], "");
+    let (ok, token, error) = run(&["token", "create", "dqops production"], "").await;
     assert!(ok, "{error}");
     let token = token.trim().to_owned();
     assert!(token.starts_with("tocsin_"), "{token}");
     assert_eq!(app.api_with_token("/api/connections", &token).await, 200);
-    let (_, list, _) = run(&["token", "list"], "");
+    let (_, list, _) = run(&["token", "list"], "").await;
     assert!(list.contains("dqops production") && list.contains(&token[token.len() - 4..]) && !list.contains(&token));
     let id = list.split_whitespace().next().unwrap().to_owned();
-    let (ok, out, _) = run(&["token", "revoke", &id], "");
+    let (ok, out, _) = run(&["token", "revoke", &id], "").await;
     assert!(ok && out.contains("Revoked"), "{out}");
     assert_eq!(app.api_with_token("/api/connections", &token).await, 401);
-    let (ok, _, error) = run(&["token", "revoke", &id], "");
+    let (ok, _, error) = run(&["token", "revoke", &id], "").await;
     assert!(!ok && error.contains("no active token"), "{error}");
 }

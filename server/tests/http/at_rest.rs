@@ -64,12 +64,12 @@ async fn with_a_secret_key_the_database_file_holds_no_webhook_url_and_delivery_s
 
     // Without the key (or with another) the database is refused, not misread.
     for wrong in [None, Some(key_text())] {
-        let output = crate::tocsin()
+        let mut command = crate::tocsin();
+        command
             .env("TOCSIN_DATABASE_URL", app.database_url())
             .env("TOCSIN_LISTEN", "127.0.0.1:0")
-            .envs(wrong.iter().map(|key| ("TOCSIN_SECRET_KEY", key.as_str())))
-            .output()
-            .unwrap();
+            .envs(wrong.iter().map(|key| ("TOCSIN_SECRET_KEY", key.as_str())));
+        let output = crate::finish(command, "").await;
         assert!(!output.status.success());
         let error = String::from_utf8_lossy(&output.stderr);
         let expected = if wrong.is_none() { "TOCSIN_SECRET_KEY is not set" } else { "could not be decrypted" };

@@ -7,6 +7,7 @@ mod crash;
 mod filters;
 mod incidents;
 mod protection;
+mod robustness;
 mod security;
 
 use server::{Application, config::Config};
@@ -41,7 +42,12 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let application = Application::build(&config).await.unwrap();
     let origin = format!("http://{}", application.local_addr());
     tokio::spawn(application.run_until(std::future::pending()));
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // A request that hangs fails its test, naming the request, instead of hanging the run.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
     TestApp { origin, client, _dir: dir }
 }
 
@@ -50,16 +56,12 @@ impl TestApp {
         format!("sqlite://{}", self._dir.path().join("tocsin.db").display())
     }
 
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        let response = self.client.get(format!("{}{path}", self.origin)).send().await.unwrap();
-        if response.status() != reqwest::StatusCode::REQUEST_TIMEOUT {
-            return response;
-        }
-        // Rarely, under load, leptos' server rendering never finishes a page (an upstream race:
-        // leptos-rs/leptos#4647); the server's request timeout answers 408, and a reload asks
-        // again, as a person would.
-        eprintln!("GET {path} timed out on the server; asking again");
-        self.client.get(format!("{}{path}", self.origin)).send().await.unwrap()
+        self.client.get(self.url(path)).send().await.unwrap_or_else(|error| panic!("GET {path}: {error}"))
     }
 
     /// Calls a server function as the hydrated page does (it wants data back).
@@ -71,7 +73,7 @@ impl TestApp {
             .form(form)
             .send()
             .await
-            .unwrap();
+            .unwrap_or_else(|error| panic!("server function {function}: {error}"));
         assert!(response.status().is_success(), "{function}: {}", response.status());
         response.json().await.unwrap()
     }
@@ -224,6 +226,21 @@ fn tocsin() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tocsin"));
     command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     command
+}
+
+/// Runs a command to its end, `input` on its standard input, off the test's runtime thread. The
+/// test's own server runs on that thread and must go on meanwhile: blocked in the middle of a
+/// transaction, it would hold the database that the command waits for, until the command gave up.
+pub async fn finish(mut command: Command, input: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let input = input.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
 }
 
 #[test]

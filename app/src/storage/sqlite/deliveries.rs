@@ -338,6 +338,27 @@ impl SqliteStorage {
         Ok(())
     }
 
+    /// Gives back everything `owner` holds leased, unsent, and frees those addresses.
+    pub(super) async fn release_owner(&self, owner: &str) -> StorageResult<u64> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "UPDATE webhook_endpoints SET busy_until = 0 \
+             WHERE url IN (SELECT url FROM deliveries WHERE lease_owner = ? AND state = 'pending')",
+        )
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        let released = sqlx::query(
+            "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1 \
+             WHERE lease_owner = ? AND state = 'pending'",
+        )
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(released.rows_affected())
+    }
+
     /// Makes a failed or skipped delivery due now. Returns false when there is no such delivery to retry.
     pub(super) async fn retry_now(&self, id: i64, now: Timestamp) -> StorageResult<bool> {
         let result = sqlx::query(

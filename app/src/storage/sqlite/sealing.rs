@@ -5,6 +5,7 @@
 use crate::crypto::SealError;
 use crate::storage::{StorageError, StorageResult, Vault};
 use sqlx::{Row, SqlitePool};
+use tokio::time::Instant;
 
 /// Every column that holds webhook addresses: (table, row key, column).
 const SEALED_COLUMNS: [(&str, &str, &str); 11] = [
@@ -23,7 +24,26 @@ const SEALED_COLUMNS: [(&str, &str, &str); 11] = [
 
 const SEALED: &str = "'tocsin:v1:%'";
 
-pub(super) async fn check_or_seal(writer: &SqlitePool, vault: &Vault) -> StorageResult<()> {
+pub(super) async fn check_or_seal(writer: &SqlitePool, vault: &Vault, deadline: Instant) -> StorageResult<()> {
+    let sealed_now = super::until_free(deadline, "seal the webhook addresses", || seal(writer, vault)).await?;
+    if sealed_now > 0 {
+        // The plain text may linger in freed pages and in the write-ahead log: rewrite the file
+        // and empty the log. Tried again while the database is busy: once the addresses are
+        // sealed, a later start-up would find nothing to seal, and not vacuum.
+        super::until_free(deadline, "vacuum the database", || async {
+            sqlx::query("VACUUM").execute(writer).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(writer).await?;
+            Ok(())
+        })
+        .await?;
+        tracing::info!(values = sealed_now, "sealed the webhook addresses stored before TOCSIN_SECRET_KEY was set");
+    }
+    Ok(())
+}
+
+/// Checks that the key opens what is sealed, and seals what is not, in one transaction; returns
+/// how many values it sealed.
+async fn seal(writer: &SqlitePool, vault: &Vault) -> StorageResult<u64> {
     let mut sealed_now = 0;
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
     for (table, key, column) in SEALED_COLUMNS {
@@ -60,12 +80,5 @@ pub(super) async fn check_or_seal(writer: &SqlitePool, vault: &Vault) -> Storage
         }
     }
     tx.commit().await?;
-    if sealed_now > 0 {
-        // The plain text may linger in freed pages and in the write-ahead log: rewrite the file
-        // and empty the log.
-        sqlx::query("VACUUM").execute(writer).await?;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(writer).await?;
-        tracing::info!(values = sealed_now, "sealed the webhook addresses stored before TOCSIN_SECRET_KEY was set");
-    }
-    Ok(())
+    Ok(sealed_now)
 }
