@@ -179,30 +179,34 @@ impl DeliveryWorker {
         }
     }
 
-    /// Logs how a batch's task ended; when it panicked, gives back what it had not recorded.
+    /// Logs how a batch's task ended. When it failed (the database refused to record an attempt)
+    /// or panicked, gives back what it had not recorded, so that it is sent again now rather
+    /// than when its lease runs out.
     async fn reap(&self, in_flight: &mut InFlight, done: Result<(TaskId, anyhow::Result<()>), JoinError>) {
-        let (task, error) = match done {
-            Ok((task, Ok(()))) => (task, None),
+        let task = match done {
+            Ok((task, Ok(()))) => {
+                in_flight.leased.remove(&task);
+                return;
+            }
             Ok((task, Err(error))) => {
                 tracing::error!(error = format!("{error:#}"), "could not record a delivery attempt");
-                (task, None)
+                task
             }
-            Err(error) => (error.id(), Some(error)),
+            Err(error) => {
+                let task = error.id();
+                let reason = if error.is_panic() {
+                    crate::panic::message(error.into_panic().as_ref()).to_owned()
+                } else {
+                    error.to_string()
+                };
+                tracing::error!(panic = reason, "a delivery task panicked; giving back its deliveries");
+                task
+            }
         };
-        let leased = in_flight.leased.remove(&task);
-        let Some(error) = error else {
-            return;
-        };
-        let reason = if error.is_panic() {
-            crate::panic::message(error.into_panic().as_ref()).to_owned()
-        } else {
-            error.to_string()
-        };
-        tracing::error!(panic = reason, "a delivery task panicked; giving back its deliveries");
-        if let Some((url, ids)) = leased
+        if let Some((url, ids)) = in_flight.leased.remove(&task)
             && let Err(error) = self.storage.release_deliveries(&url, &ids, &self.owner).await
         {
-            tracing::error!(error = format!("{error:#}"), "could not give back the deliveries of a panicked task");
+            tracing::error!(error = format!("{error:#}"), "could not give back the deliveries of a failed task");
         }
     }
 
