@@ -3,9 +3,11 @@
 
 mod dqops;
 pub mod mrkdwn;
+mod plan;
 mod slack;
 
 pub use dqops::dqops_message;
+pub use plan::{PlannedDelivery, plan};
 pub use slack::slack_message;
 
 use crate::domain::{Incident, IncidentStatus, Timestamp, WebhookUrl};

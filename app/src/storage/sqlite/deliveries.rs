@@ -1,80 +1,85 @@
-//! Deliveries in SQLite: enqueued in the transition's transaction, claimed with a lease, and
-//! their attempts recorded, fenced on the lease.
+//! Deliveries in SQLite: recorded as planned in the transition's transaction, claimed with a
+//! lease, and their attempts recorded, fenced on the lease.
 
 use super::{SqliteStorage, corrupt};
 use crate::{
-    domain::{
-        Delivery, DeliveryAttempt, DeliveryState, IncidentFacts, IncidentStatus, RouteSource, Routing, Timestamp,
-        WebhookUrl,
-    },
-    notifications::{Format, Notification, NotifyContext, render},
+    domain::{Delivery, DeliveryAttempt, DeliveryState, IncidentStatus, RouteSource, Timestamp, WebhookUrl},
+    notifications::{Format, PlannedDelivery},
     storage::{ClaimedDelivery, DeliveryOutcome, StorageResult, Vault},
 };
 use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
 
-/// Records one delivery per address the routing chooses for `status`, for the transition
-/// `status_change_id`, each with what routed it. Returns how many are pending (addresses disabled
-/// by their receiver are recorded as skipped).
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn enqueue(
+/// The transition a plan of deliveries announces.
+pub(super) struct PlannedRecord<'a> {
+    pub connection_id: i64,
+    pub incident_id: &'a str,
+    pub status_change_id: i64,
+    pub status: IncidentStatus,
+    pub now: Timestamp,
+}
+
+/// Records the planned deliveries of one transition, in one statement. Returns how many are
+/// pending: an address its receiver disabled gets its delivery recorded as skipped.
+pub(super) async fn insert_deliveries(
     conn: &mut SqliteConnection,
     vault: &Vault,
-    context: &NotifyContext,
-    routing: &Routing,
-    connection_id: i64,
-    incident_id: &str,
-    status_change_id: i64,
-    status: IncidentStatus,
-    now: Timestamp,
+    planned: Vec<PlannedDelivery>,
+    record: &PlannedRecord<'_>,
 ) -> StorageResult<u32> {
-    if routing.is_silent(status) {
+    if planned.is_empty() {
         return Ok(0);
     }
-    let incident = super::incidents::load_incident(&mut *conn, incident_id).await?;
-    let routes = routing.route(&IncidentFacts::of_incident(&incident), status);
+    let stored_urls: Vec<String> = planned.iter().map(|delivery| vault.seal(delivery.url.as_str())).collect();
+    let disabled = disabled_addresses(&mut *conn, &stored_urls).await?;
+    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO deliveries (webhook_id, status_change_id, incident_id, url, format, incident_status, payload, \
+         state, next_attempt_at, last_error, created_at, updated_at, route, connection_id) ",
+    );
     let mut pending = 0;
-    for route in routes {
-        let url = &route.url;
-        let format = Format::for_url(url, &context.slack_hosts);
-        let stored_url = vault.seal(url.as_str());
-        let notification = Notification { incident: &incident, status, message: route.message.as_deref() };
-        let payload = render(&notification, format, &context.links);
-        let disabled: Option<String> = sqlx::query_scalar(
-            "SELECT disabled_reason FROM webhook_endpoints WHERE url = ? AND disabled_at IS NOT NULL",
-        )
-        .bind(&stored_url)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let (state, error) = match disabled {
-            Some(reason) => (DeliveryState::Skipped, Some(format!("address disabled: {reason}"))),
-            None => (DeliveryState::Pending, None),
+    insert.push_values(planned.into_iter().zip(stored_urls), |mut row, (delivery, stored_url)| {
+        let (state, error) = match disabled.iter().find(|(url, _)| *url == stored_url) {
+            Some((_, reason)) => (DeliveryState::Skipped, Some(format!("address disabled: {reason}"))),
+            None => {
+                pending += 1;
+                (DeliveryState::Pending, None)
+            }
         };
-        sqlx::query(
-            "INSERT INTO deliveries (webhook_id, status_change_id, incident_id, url, format, incident_status, payload, \
-             state, next_attempt_at, last_error, created_at, updated_at, route, connection_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(format!("msg_{}", uuid::Uuid::new_v4().simple()))
-        .bind(status_change_id)
-        .bind(incident_id)
-        .bind(&stored_url)
-        .bind(format.as_str())
-        .bind(status.as_str())
-        .bind(payload)
-        .bind(state.as_str())
-        .bind(now.millis())
-        .bind(error)
-        .bind(now.millis())
-        .bind(now.millis())
-        .bind(route.source.label())
-        .bind(connection_id)
-        .execute(&mut *conn)
-        .await?;
-        if state == DeliveryState::Pending {
-            pending += 1;
-        }
-    }
+        row.push_bind(format!("msg_{}", uuid::Uuid::new_v4().simple()))
+            .push_bind(record.status_change_id)
+            .push_bind(record.incident_id.to_owned())
+            .push_bind(stored_url)
+            .push_bind(delivery.format.as_str())
+            .push_bind(record.status.as_str())
+            .push_bind(delivery.payload)
+            .push_bind(state.as_str())
+            .push_bind(record.now.millis())
+            .push_bind(error)
+            .push_bind(record.now.millis())
+            .push_bind(record.now.millis())
+            .push_bind(delivery.route.label())
+            .push_bind(record.connection_id);
+    });
+    insert.build().execute(&mut *conn).await?;
     Ok(pending)
+}
+
+/// Which of `stored_urls` their receivers disabled, with the reason each one gave.
+async fn disabled_addresses(
+    conn: &mut SqliteConnection,
+    stored_urls: &[String],
+) -> StorageResult<Vec<(String, String)>> {
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "SELECT url, disabled_reason FROM webhook_endpoints WHERE disabled_at IS NOT NULL AND url IN (",
+    );
+    let mut urls = query.separated(", ");
+    for url in stored_urls {
+        urls.push_bind(url.clone());
+    }
+    query.push(")");
+    let rows = query.build().fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("url")?, row.try_get::<Option<String>, _>("disabled_reason")?.unwrap_or_default())))
+        .collect()
 }
 
 fn masked(url: &str) -> String {

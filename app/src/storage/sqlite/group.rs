@@ -3,7 +3,10 @@
 //! one task applies all that are waiting in one transaction, each inside its own savepoint (so a
 //! failing one undoes only itself), commits once, and only then answers each caller.
 
-use super::incidents::change_status_in;
+use super::{
+    SqliteStorage,
+    incidents::{StatusRequest, change_status_in},
+};
 use crate::{
     domain::{Actor, ConnectionName, IncidentStatus, Timestamp},
     notifications::NotifyContext,
@@ -15,15 +18,37 @@ use tokio::sync::{mpsc, oneshot};
 /// The most changes one transaction takes.
 const MAX_BATCH: usize = 64;
 
-/// One status change waiting for the writer.
+/// One status change waiting for the writer, and who waits for its outcome.
 pub(super) struct StatusJob {
-    pub connection: ConnectionName,
-    pub id: String,
-    pub status: IncidentStatus,
-    pub actor: Actor,
-    pub notify: NotifyContext,
-    pub now: Timestamp,
-    pub reply: oneshot::Sender<StorageResult<StatusUpdate>>,
+    request: StatusRequest,
+    reply: oneshot::Sender<StorageResult<StatusUpdate>>,
+}
+
+impl SqliteStorage {
+    /// Queues the change for the group committer and waits until it is committed.
+    pub(super) async fn change_status(
+        &self,
+        connection: &ConnectionName,
+        id: &str,
+        status: IncidentStatus,
+        actor: &Actor,
+        notify: &NotifyContext,
+        now: Timestamp,
+    ) -> StorageResult<StatusUpdate> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = StatusRequest {
+            connection: connection.clone(),
+            id: id.to_owned(),
+            status,
+            actor: actor.clone(),
+            notify: notify.clone(),
+            now,
+        };
+        let job = StatusJob { request, reply };
+        let gone = || StorageError::Batch("the writer has stopped".to_owned());
+        self.status_jobs.send(job).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
 }
 
 /// Starts the task that applies queued changes through `writer`; it ends when every sender is gone.
@@ -70,7 +95,7 @@ async fn apply(writer: &SqlitePool, vault: &Vault, jobs: Vec<StatusJob>) {
             done.push((job.reply, Err(failed(&error))));
             continue;
         }
-        let outcome = change_status_in(&mut tx, &job, vault).await;
+        let outcome = change_status_in(&mut tx, &job.request, vault).await;
         let undone = match outcome {
             Ok(_) => Ok(()),
             Err(_) => sqlx::query("ROLLBACK TO change").execute(&mut *tx).await.map(drop),

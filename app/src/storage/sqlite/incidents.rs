@@ -1,6 +1,10 @@
 //! Incidents, their issues and their transitions, in SQLite.
 
-use super::{SqliteStorage, Vault, corrupt, defaults_from_row, deliveries::enqueue, filters, grouping_from_row};
+use super::{
+    SqliteStorage, Vault, corrupt, defaults_from_row,
+    deliveries::{PlannedRecord, insert_deliveries},
+    filters, grouping_from_row,
+};
 use crate::notifications::NotifyContext;
 use crate::{
     domain::{
@@ -9,7 +13,7 @@ use crate::{
         Timestamp,
     },
     grouping::{GroupingKey, IncidentWindow, is_incident_candidate, joins},
-    storage::{IngestOutcome, StatusUpdate, StorageError, StorageResult},
+    storage::{IngestOutcome, StatusUpdate, StorageResult},
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, sqlite::SqliteRow};
 use std::collections::{BTreeMap, HashMap, hash_map::Entry};
@@ -469,7 +473,7 @@ impl SqliteStorage {
         }
         // Each opened incident is announced as it stands after the whole batch, as DQOps does.
         for (id, change_id) in &opened_changes {
-            outcome.deliveries += enqueue(
+            outcome.deliveries += announce(
                 &mut tx,
                 &self.vault,
                 notify,
@@ -574,31 +578,6 @@ impl SqliteStorage {
         .transpose()
     }
 
-    /// Queues the change for the group committer and waits until it is committed.
-    pub(super) async fn change_status(
-        &self,
-        connection: &ConnectionName,
-        id: &str,
-        status: IncidentStatus,
-        actor: &Actor,
-        notify: &NotifyContext,
-        now: Timestamp,
-    ) -> StorageResult<StatusUpdate> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = super::group::StatusJob {
-            connection: connection.clone(),
-            id: id.to_owned(),
-            status,
-            actor: actor.clone(),
-            notify: notify.clone(),
-            now,
-            reply,
-        };
-        let gone = || StorageError::Batch("the writer has stopped".to_owned());
-        self.status_jobs.send(job).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
-    }
-
     pub(super) async fn set_issue_url(
         &self,
         connection: &ConnectionName,
@@ -648,13 +627,24 @@ impl SqliteStorage {
     }
 }
 
+/// A status change to make: which incident, the status it enters, who asks, and how its
+/// notifications are written.
+pub(super) struct StatusRequest {
+    pub connection: ConnectionName,
+    pub id: String,
+    pub status: IncidentStatus,
+    pub actor: Actor,
+    pub notify: NotifyContext,
+    pub now: Timestamp,
+}
+
 /// Changes an incident's status inside `tx`: the update, its transition and its deliveries.
 pub(super) async fn change_status_in(
     tx: &mut SqliteConnection,
-    change: &super::group::StatusJob,
+    change: &StatusRequest,
     vault: &Vault,
 ) -> StorageResult<StatusUpdate> {
-    let super::group::StatusJob { connection, id, actor, notify, .. } = change;
+    let StatusRequest { connection, id, actor, notify, .. } = change;
     let (id, new_status, now) = (id.as_str(), change.status, change.now);
     let Some((connection_id, settings, routing)) = connection_settings(&mut *tx, connection, vault).await? else {
         return Ok(StatusUpdate::NotFound);
@@ -682,6 +672,30 @@ pub(super) async fn change_status_in(
         .await?;
     let change = StatusChange { from: Some(current), to: new_status, at: now, by: actor.clone() };
     let change_id = insert_status_change(&mut *tx, id, &change).await?;
-    let deliveries = enqueue(&mut *tx, vault, notify, &routing, connection_id, id, change_id, new_status, now).await?;
+    let deliveries = announce(&mut *tx, vault, notify, &routing, connection_id, id, change_id, new_status, now).await?;
     Ok(StatusUpdate::Changed(change, deliveries))
+}
+
+/// Records the deliveries announcing that the incident `id` entered `status` (the transition
+/// `change_id`), as the routing plans them for the incident as it stands now; returns how many
+/// are pending.
+#[allow(clippy::too_many_arguments)]
+async fn announce(
+    tx: &mut SqliteConnection,
+    vault: &Vault,
+    context: &NotifyContext,
+    routing: &Routing,
+    connection_id: i64,
+    id: &str,
+    change_id: i64,
+    status: IncidentStatus,
+    now: Timestamp,
+) -> StorageResult<u32> {
+    if routing.is_silent(status) {
+        return Ok(0);
+    }
+    let incident = load_incident(&mut *tx, id).await?;
+    let planned = crate::notifications::plan(&incident, status, routing, context);
+    let record = PlannedRecord { connection_id, incident_id: id, status_change_id: change_id, status, now };
+    insert_deliveries(&mut *tx, vault, planned, &record).await
 }
