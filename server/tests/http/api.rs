@@ -237,7 +237,13 @@ async fn count(pool: &sqlx::SqlitePool, sql: &str) -> i64 {
 
 #[tokio::test]
 async fn deleting_a_connection_removes_its_incidents_history_and_pending_deliveries() {
-    let app = spawn_app_with(loopback).await;
+    // Retried an hour later: with the loopback schedule (20 ms), a loaded machine could run out
+    // of retries, and fail a delivery, before the test counts the pending ones.
+    let app = spawn_app_with(|config| {
+        loopback(config);
+        config.retry_schedule = app::delivery::RetrySchedule::parse("1h").unwrap();
+    })
+    .await;
     // Nothing listens on this port: deliveries fail and stay pending for their retries.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let hook = format!("http://127.0.0.1:{closed}/hook");
