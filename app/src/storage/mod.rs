@@ -38,12 +38,18 @@ pub enum StorageError {
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
-/// Everything Tocsin stores. One implementation per database backend.
+/// Everything Tocsin stores, by concern. One implementation of each per database backend, each in
+/// a file of its own.
 #[async_trait]
-pub trait Storage: Send + Sync + 'static {
+pub trait Storage: ConnectionStore + IncidentStore + Outbox + AccessStore {
     /// Succeeds when the database answers a query.
     async fn ping(&self) -> StorageResult<()>;
+}
 
+/// Connections, their incident settings and notification addresses, filtered notifications and
+/// the global defaults.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync + 'static {
     async fn list_connections(&self) -> StorageResult<Vec<Connection>>;
 
     async fn find_connection(&self, name: &ConnectionName) -> StorageResult<Option<Connection>>;
@@ -102,7 +108,11 @@ pub trait Storage: Send + Sync + 'static {
         defaults: &NotificationAddresses,
         filters: Option<&[FilteredNotification]>,
     ) -> StorageResult<()>;
+}
 
+/// Check results, the incidents they are grouped into, and their transitions.
+#[async_trait]
+pub trait IncidentStore: Send + Sync + 'static {
     /// Stores a batch of check results and groups the eligible ones into incidents under the
     /// connection's settings, all in one transaction: the incidents it opens are written with
     /// their first transition. `None` when the connection does not exist.
@@ -153,7 +163,12 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The check results that joined the incident, newest first.
     async fn incident_issues(&self, id: &str, limit: u32, offset: u32) -> StorageResult<Vec<CheckResult>>;
+}
 
+/// The deliveries waiting to be sent, and what sending them did. A claim leases deliveries to one
+/// worker; its attempt is recorded only while that lease holds (fenced on owner and attempt).
+#[async_trait]
+pub trait Outbox: Send + Sync + 'static {
     /// Leases due deliveries for `owner` until `lease_until`: for up to `limit` free addresses, up to
     /// `per_address` each (one for Slack addresses, which are paced), in the order to send them.
     async fn claim_deliveries(
@@ -196,7 +211,11 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Re-enables the address of a delivery; false when it was not disabled.
     async fn enable_delivery_address(&self, id: i64) -> StorageResult<bool>;
+}
 
+/// Users, sessions and API tokens.
+#[async_trait]
+pub trait AccessStore: Send + Sync + 'static {
     /// Adds a user; [`StorageError::Conflict`] if the name is taken.
     async fn create_user(&self, name: &UserName, password_hash: &str, now: Timestamp) -> StorageResult<()>;
 

@@ -2,7 +2,8 @@
 
 use super::{SqliteStorage, corrupt, is_unique_violation};
 use crate::domain::{ApiToken, Timestamp, TokenName, UserName};
-use crate::storage::{StorageError, StorageResult};
+use crate::storage::{AccessStore, StorageError, StorageResult};
+use async_trait::async_trait;
 use sqlx::{Row, sqlite::SqliteRow};
 
 fn token_from_row(row: &SqliteRow) -> StorageResult<ApiToken> {
@@ -16,8 +17,9 @@ fn token_from_row(row: &SqliteRow) -> StorageResult<ApiToken> {
     })
 }
 
-impl SqliteStorage {
-    pub(super) async fn insert_user(&self, name: &UserName, password_hash: &str, now: Timestamp) -> StorageResult<()> {
+#[async_trait]
+impl AccessStore for SqliteStorage {
+    async fn create_user(&self, name: &UserName, password_hash: &str, now: Timestamp) -> StorageResult<()> {
         let inserted = sqlx::query("INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)")
             .bind(name.as_str())
             .bind(password_hash)
@@ -31,7 +33,7 @@ impl SqliteStorage {
         }
     }
 
-    pub(super) async fn password_of(&self, name: &UserName) -> StorageResult<Option<(i64, String)>> {
+    async fn user_password(&self, name: &UserName) -> StorageResult<Option<(i64, String)>> {
         let row = sqlx::query("SELECT id, password_hash FROM users WHERE name = ?")
             .bind(name.as_str())
             .fetch_optional(&self.pool)
@@ -39,12 +41,12 @@ impl SqliteStorage {
         row.map(|row| Ok((row.try_get("id")?, row.try_get("password_hash")?))).transpose()
     }
 
-    pub(super) async fn count_users(&self) -> StorageResult<u64> {
+    async fn user_count(&self) -> StorageResult<u64> {
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&self.pool).await?;
         Ok(count as u64)
     }
 
-    pub(super) async fn start_session(
+    async fn create_session(
         &self,
         id_hash: &[u8],
         user_id: i64,
@@ -69,7 +71,7 @@ impl SqliteStorage {
         Ok(())
     }
 
-    pub(super) async fn user_of_session(&self, id_hash: &[u8], now: Timestamp) -> StorageResult<Option<UserName>> {
+    async fn session_user(&self, id_hash: &[u8], now: Timestamp) -> StorageResult<Option<UserName>> {
         let name: Option<String> = sqlx::query_scalar(
             "SELECT u.name FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? AND s.expires_at > ?",
         )
@@ -80,12 +82,12 @@ impl SqliteStorage {
         name.map(|name| UserName::parse(&name).map_err(|e| corrupt("users.name", e))).transpose()
     }
 
-    pub(super) async fn end_session(&self, id_hash: &[u8]) -> StorageResult<()> {
+    async fn delete_session(&self, id_hash: &[u8]) -> StorageResult<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = ?").bind(id_hash).execute(&self.writer).await?;
         Ok(())
     }
 
-    pub(super) async fn insert_token(
+    async fn create_api_token(
         &self,
         name: &TokenName,
         hash: &[u8],
@@ -105,7 +107,7 @@ impl SqliteStorage {
         token_from_row(&row)
     }
 
-    pub(super) async fn tokens(&self) -> StorageResult<Vec<ApiToken>> {
+    async fn api_tokens(&self) -> StorageResult<Vec<ApiToken>> {
         sqlx::query("SELECT id, name, hint, created_at, revoked_at FROM api_tokens ORDER BY id DESC")
             .fetch_all(&self.pool)
             .await?
@@ -114,7 +116,7 @@ impl SqliteStorage {
             .collect()
     }
 
-    pub(super) async fn revoke_token(&self, id: i64, now: Timestamp) -> StorageResult<bool> {
+    async fn revoke_api_token(&self, id: i64, now: Timestamp) -> StorageResult<bool> {
         let result = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(now.millis())
             .bind(id)
@@ -123,7 +125,7 @@ impl SqliteStorage {
         Ok(result.rows_affected() == 1)
     }
 
-    pub(super) async fn token_valid(&self, hash: &[u8]) -> StorageResult<bool> {
+    async fn api_token_valid(&self, hash: &[u8]) -> StorageResult<bool> {
         let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM api_tokens WHERE hash = ? AND revoked_at IS NULL")
             .bind(hash)
             .fetch_optional(&self.pool)

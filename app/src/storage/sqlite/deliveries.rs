@@ -3,10 +3,13 @@
 
 use super::{SqliteStorage, corrupt};
 use crate::{
-    domain::{Delivery, DeliveryAttempt, DeliveryState, IncidentStatus, RouteSource, Timestamp, WebhookUrl},
+    domain::{
+        ConnectionName, Delivery, DeliveryAttempt, DeliveryState, IncidentStatus, RouteSource, Timestamp, WebhookUrl,
+    },
     notifications::{Format, PlannedDelivery},
-    storage::{ClaimedDelivery, DeliveryOutcome, StorageResult, Vault},
+    storage::{ClaimedDelivery, DeliveryOutcome, Outbox, StorageResult, Vault},
 };
+use async_trait::async_trait;
 use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
 
 /// The transition a plan of deliveries announces.
@@ -164,12 +167,16 @@ impl SqliteStorage {
         }
         Ok(deliveries)
     }
+}
 
-    pub(super) async fn connection_deliveries(&self, connection: &str, limit: u32) -> StorageResult<Vec<Delivery>> {
-        self.deliveries_where("d.connection_id = (SELECT id FROM connections WHERE name = ?)", connection, limit).await
+#[async_trait]
+impl Outbox for SqliteStorage {
+    async fn connection_deliveries(&self, connection: &ConnectionName, limit: u32) -> StorageResult<Vec<Delivery>> {
+        let filter = "d.connection_id = (SELECT id FROM connections WHERE name = ?)";
+        self.deliveries_where(filter, connection.as_str(), limit).await
     }
 
-    pub(super) async fn incident_deliveries(&self, incident_id: &str) -> StorageResult<Vec<Delivery>> {
+    async fn incident_deliveries(&self, incident_id: &str) -> StorageResult<Vec<Delivery>> {
         self.deliveries_where("d.incident_id = ?", incident_id, 200).await
     }
 
@@ -177,7 +184,7 @@ impl SqliteStorage {
     /// paced: up to `per_address` each (one for Slack), oldest first, and never one whose incident
     /// has an older delivery to the same address still pending. Only the earliest-due deliveries
     /// are considered, so a long queue keeps claims cheap.
-    pub(super) async fn claim(
+    async fn claim_deliveries(
         &self,
         owner: &str,
         now: Timestamp,
@@ -245,7 +252,8 @@ impl SqliteStorage {
 
     /// Records an attempt and its consequences, if the lease is still ours. Returns false when
     /// the lease was lost (another worker took the delivery over).
-    pub(super) async fn record(
+    #[tracing::instrument(skip_all, fields(delivery = delivery.id, attempt = delivery.attempt))]
+    async fn record_delivery_attempt(
         &self,
         delivery: &ClaimedDelivery,
         owner: &str,
@@ -323,7 +331,7 @@ impl SqliteStorage {
     }
 
     /// Gives back unsent leased deliveries and frees the address.
-    pub(super) async fn release(&self, url: &str, ids: &[i64], owner: &str) -> StorageResult<()> {
+    async fn release_deliveries(&self, url: &str, ids: &[i64], owner: &str) -> StorageResult<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for id in ids {
             sqlx::query(
@@ -343,8 +351,21 @@ impl SqliteStorage {
         Ok(())
     }
 
+    /// SQLite serves one Tocsin instance, so at start-up every lease is abandoned.
+    async fn release_abandoned_leases(&self) -> StorageResult<u64> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let result = sqlx::query(
+            "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0").execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(result.rows_affected())
+    }
+
     /// Gives back everything `owner` holds leased, unsent, and frees those addresses.
-    pub(super) async fn release_owner(&self, owner: &str) -> StorageResult<u64> {
+    async fn release_owner_leases(&self, owner: &str) -> StorageResult<u64> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "UPDATE webhook_endpoints SET busy_until = 0 \
@@ -365,7 +386,7 @@ impl SqliteStorage {
     }
 
     /// Makes a failed or skipped delivery due now. Returns false when there is no such delivery to retry.
-    pub(super) async fn retry_now(&self, id: i64, now: Timestamp) -> StorageResult<bool> {
+    async fn retry_delivery(&self, id: i64, now: Timestamp) -> StorageResult<bool> {
         let result = sqlx::query(
             "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, updated_at = ? \
              WHERE id = ? AND state IN ('failed', 'skipped')",
@@ -379,7 +400,7 @@ impl SqliteStorage {
     }
 
     /// Re-enables the address of delivery `id`. Returns false when it was not disabled.
-    pub(super) async fn enable_address(&self, id: i64) -> StorageResult<bool> {
+    async fn enable_delivery_address(&self, id: i64) -> StorageResult<bool> {
         let result = sqlx::query(
             "UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL \
              WHERE url = (SELECT url FROM deliveries WHERE id = ?) AND disabled_at IS NOT NULL",

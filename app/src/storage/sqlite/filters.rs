@@ -1,10 +1,10 @@
 //! Filtered notifications in SQLite: one row per filter, its spec as JSON, on a connection or
 //! global (no connection).
 
-use super::{SqliteStorage, corrupt, is_unique_violation, now_millis};
+use super::{corrupt, now_millis};
 use crate::{
-    domain::{FilterName, FilterOwner, FilteredNotification},
-    storage::{FilterWrite, StorageResult, Vault},
+    domain::{FilterOwner, FilteredNotification},
+    storage::{StorageResult, Vault},
 };
 use sqlx::{Row, SqliteConnection};
 
@@ -40,7 +40,7 @@ pub(super) async fn load(
 }
 
 /// The stored spec: the filter as JSON, sealed whole (it holds addresses).
-fn spec(filter: &FilteredNotification, vault: &Vault) -> StorageResult<String> {
+pub(super) fn spec(filter: &FilteredNotification, vault: &Vault) -> StorageResult<String> {
     let json = serde_json::to_string(filter).map_err(|e| corrupt("filtered_notifications.spec", e))?;
     Ok(vault.seal(&json))
 }
@@ -62,7 +62,7 @@ pub(super) async fn replace(
     Ok(())
 }
 
-async fn insert(
+pub(super) async fn insert(
     conn: &mut SqliteConnection,
     connection_id: Option<i64>,
     filter: &FilteredNotification,
@@ -76,71 +76,4 @@ async fn insert(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-impl SqliteStorage {
-    pub(super) async fn filters_of(&self, owner: &FilterOwner) -> StorageResult<Option<Vec<FilteredNotification>>> {
-        let mut conn = self.pool.acquire().await?;
-        let Some(id) = owner_id(&mut conn, owner).await? else { return Ok(None) };
-        load(&mut conn, id, &self.vault).await.map(Some)
-    }
-
-    pub(super) async fn create_filter(
-        &self,
-        owner: &FilterOwner,
-        filter: &FilteredNotification,
-    ) -> StorageResult<FilterWrite> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some(id) = owner_id(&mut tx, owner).await? else { return Ok(FilterWrite::OwnerNotFound) };
-        match insert(&mut tx, id, filter, &self.vault).await {
-            Ok(()) => {}
-            Err(crate::storage::StorageError::Database(error)) if is_unique_violation(&error) => {
-                return Ok(FilterWrite::NameTaken);
-            }
-            Err(error) => return Err(error),
-        }
-        tx.commit().await?;
-        Ok(FilterWrite::Done)
-    }
-
-    /// Replaces the filter named `name` with `filter`, which may carry a new name.
-    pub(super) async fn update_filter(
-        &self,
-        owner: &FilterOwner,
-        name: &FilterName,
-        filter: &FilteredNotification,
-    ) -> StorageResult<FilterWrite> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some(id) = owner_id(&mut tx, owner).await? else { return Ok(FilterWrite::OwnerNotFound) };
-        let result = sqlx::query(
-            "UPDATE filtered_notifications SET name = ?, spec = ?, updated_at = ? WHERE connection_id IS ? AND name = ?",
-        )
-        .bind(filter.name.as_str())
-        .bind(spec(filter, &self.vault)?)
-        .bind(now_millis())
-        .bind(id)
-        .bind(name.as_str())
-        .execute(&mut *tx)
-        .await;
-        match result {
-            Ok(done) if done.rows_affected() == 0 => return Ok(FilterWrite::FilterNotFound),
-            Ok(_) => {}
-            Err(error) if is_unique_violation(&error) => return Ok(FilterWrite::NameTaken),
-            Err(error) => return Err(error.into()),
-        }
-        tx.commit().await?;
-        Ok(FilterWrite::Done)
-    }
-
-    pub(super) async fn delete_filter(&self, owner: &FilterOwner, name: &FilterName) -> StorageResult<FilterWrite> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some(id) = owner_id(&mut tx, owner).await? else { return Ok(FilterWrite::OwnerNotFound) };
-        let done = sqlx::query("DELETE FROM filtered_notifications WHERE connection_id IS ? AND name = ?")
-            .bind(id)
-            .bind(name.as_str())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(if done.rows_affected() == 0 { FilterWrite::FilterNotFound } else { FilterWrite::Done })
-    }
 }

@@ -13,8 +13,9 @@ use crate::{
         Timestamp,
     },
     grouping::{GroupingKey, IncidentWindow, is_incident_candidate, joins},
-    storage::{IngestOutcome, StatusUpdate, StorageResult},
+    storage::{IncidentStore, IngestOutcome, StatusUpdate, StorageResult},
 };
+use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, sqlite::SqliteRow};
 use std::collections::{BTreeMap, HashMap, hash_map::Entry};
 
@@ -376,8 +377,10 @@ async fn insert_check_result(
 
 // Write transactions begin IMMEDIATE: a deferred one that reads first cannot upgrade to a write
 // while another connection writes, and SQLite answers "database is locked" without waiting.
-impl SqliteStorage {
-    pub(super) async fn ingest(
+#[async_trait]
+impl IncidentStore for SqliteStorage {
+    #[tracing::instrument(skip_all, fields(connection = %connection, results = results.len()))]
+    async fn ingest_check_results(
         &self,
         connection: &ConnectionName,
         results: &[CheckResult],
@@ -490,7 +493,22 @@ impl SqliteStorage {
         Ok(Some(outcome))
     }
 
-    pub(super) async fn counts(&self) -> StorageResult<Vec<ConnectionIncidentCounts>> {
+    /// Queued for the group committer (see `group`); answered once its transaction commits.
+    #[tracing::instrument(skip_all, fields(connection = %connection, incident = id, status = %status))]
+    async fn change_incident_status(
+        &self,
+        connection: &ConnectionName,
+        id: &str,
+        status: IncidentStatus,
+        actor: &Actor,
+        notify: &NotifyContext,
+        now: Timestamp,
+    ) -> StorageResult<StatusUpdate> {
+        self.change_status(connection, id, status, actor, notify, now).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn incident_counts(&self) -> StorageResult<Vec<ConnectionIncidentCounts>> {
         let rows = sqlx::query(
             "SELECT c.name, i.status, i.highest_severity, count(i.id) AS n FROM connections c \
              LEFT JOIN incidents i ON i.connection_id = c.id AND i.status IN ('open', 'acknowledged') \
@@ -522,7 +540,8 @@ impl SqliteStorage {
         Ok(counts.into_values().collect())
     }
 
-    pub(super) async fn list(
+    #[tracing::instrument(skip_all, fields(connection = %connection))]
+    async fn list_incidents(
         &self,
         connection: &ConnectionName,
         query: &IncidentQuery,
@@ -564,7 +583,8 @@ impl SqliteStorage {
         Ok(Some(IncidentPage { incidents, total: total as u32 }))
     }
 
-    pub(super) async fn find(&self, connection: &ConnectionName, id: &str) -> StorageResult<Option<Incident>> {
+    #[tracing::instrument(skip_all, fields(connection = %connection, incident = id))]
+    async fn find_incident(&self, connection: &ConnectionName, id: &str) -> StorageResult<Option<Incident>> {
         sqlx::query(&format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents i JOIN connections c ON c.id = i.connection_id \
              WHERE c.name = ? AND i.id = ?"
@@ -578,7 +598,8 @@ impl SqliteStorage {
         .transpose()
     }
 
-    pub(super) async fn set_issue_url(
+    #[tracing::instrument(skip_all, fields(connection = %connection, incident = id))]
+    async fn set_issue_url(
         &self,
         connection: &ConnectionName,
         id: &str,
@@ -598,7 +619,8 @@ impl SqliteStorage {
         Ok(result.rows_affected() == 1)
     }
 
-    pub(super) async fn history(&self, id: &str) -> StorageResult<Vec<StatusChange>> {
+    #[tracing::instrument(skip_all, fields(incident = id))]
+    async fn incident_history(&self, id: &str) -> StorageResult<Vec<StatusChange>> {
         sqlx::query(
             "SELECT from_status, to_status, changed_at, changed_by, source FROM incident_status_changes \
              WHERE incident_id = ? ORDER BY id",
@@ -611,7 +633,8 @@ impl SqliteStorage {
         .collect()
     }
 
-    pub(super) async fn issues(&self, id: &str, limit: u32, offset: u32) -> StorageResult<Vec<CheckResult>> {
+    #[tracing::instrument(skip_all, fields(incident = id))]
+    async fn incident_issues(&self, id: &str, limit: u32, offset: u32) -> StorageResult<Vec<CheckResult>> {
         sqlx::query(&format!(
             "SELECT {CHECK_RESULT_COLUMNS} FROM check_results WHERE incident_id = ? \
              ORDER BY executed_at DESC, id DESC LIMIT ? OFFSET ?"
