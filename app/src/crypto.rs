@@ -187,9 +187,12 @@ mod tests {
         let sealed = Sealer::new(&key()).seal("https://a.example/1");
         assert_eq!(Sealer::new(&key()).open(&sealed), Err(SealError::WrongKey));
         let sealer = Sealer::new(&key());
+        // One character in the middle of the base64 text, changed: the last one may carry only
+        // padding bits, and putting back the character just taken off changes nothing.
         let mut damaged = sealer.seal("https://a.example/1");
-        damaged.pop();
-        damaged.push(if damaged.ends_with('A') { 'B' } else { 'A' });
+        let middle = damaged.len() / 2;
+        let other = if &damaged[middle..=middle] == "A" { "B" } else { "A" };
+        damaged.replace_range(middle..=middle, other);
         assert_eq!(sealer.open(&damaged), Err(SealError::WrongKey));
     }
 
