@@ -18,6 +18,8 @@ pub mod delivery;
 #[cfg(feature = "ssr")]
 pub mod grouping;
 #[cfg(feature = "ssr")]
+pub mod incidents;
+#[cfg(feature = "ssr")]
 pub mod notifications;
 #[cfg(feature = "ssr")]
 pub mod panic;

@@ -3,9 +3,11 @@
 
 mod sqlite;
 mod vault;
+mod writes;
 
 pub use sqlite::SqliteStorage;
 pub use vault::Vault;
+pub use writes::{CandidateIncident, ConnectionPolicy, DeliveryRecord, IncidentGrowth, IncidentWrites, NewIncident};
 
 use crate::domain::{
     Actor, ApiToken, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Delivery, Description,

@@ -3,23 +3,12 @@
 
 use super::{SqliteStorage, corrupt};
 use crate::{
-    domain::{
-        ConnectionName, Delivery, DeliveryAttempt, DeliveryState, IncidentStatus, RouteSource, Timestamp, WebhookUrl,
-    },
+    domain::{ConnectionName, Delivery, DeliveryAttempt, DeliveryState, RouteSource, Timestamp, WebhookUrl},
     notifications::{Format, PlannedDelivery},
-    storage::{ClaimedDelivery, DeliveryOutcome, Outbox, StorageResult, Vault},
+    storage::{ClaimedDelivery, DeliveryOutcome, DeliveryRecord, Outbox, StorageResult, Vault},
 };
 use async_trait::async_trait;
 use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
-
-/// The transition a plan of deliveries announces.
-pub(super) struct PlannedRecord<'a> {
-    pub connection_id: i64,
-    pub incident_id: &'a str,
-    pub status_change_id: i64,
-    pub status: IncidentStatus,
-    pub now: Timestamp,
-}
 
 /// Records the planned deliveries of one transition, in one statement. Returns how many are
 /// pending: an address its receiver disabled gets its delivery recorded as skipped.
@@ -27,7 +16,7 @@ pub(super) async fn insert_deliveries(
     conn: &mut SqliteConnection,
     vault: &Vault,
     planned: Vec<PlannedDelivery>,
-    record: &PlannedRecord<'_>,
+    record: &DeliveryRecord<'_>,
 ) -> StorageResult<u32> {
     if planned.is_empty() {
         return Ok(0);

@@ -3,12 +3,10 @@
 //! one task applies all that are waiting in one transaction, each inside its own savepoint (so a
 //! failing one undoes only itself), commits once, and only then answers each caller.
 
-use super::{
-    SqliteStorage,
-    incidents::{StatusRequest, change_status_in},
-};
+use super::{SqliteStorage, writes::SqliteWrites};
 use crate::{
     domain::{Actor, ConnectionName, IncidentStatus, Timestamp},
+    incidents::{StatusRequest, change_status},
     notifications::NotifyContext,
     storage::{StatusUpdate, StorageError, StorageResult, Vault},
 };
@@ -95,7 +93,7 @@ async fn apply(writer: &SqlitePool, vault: &Vault, jobs: Vec<StatusJob>) {
             done.push((job.reply, Err(failed(&error))));
             continue;
         }
-        let outcome = change_status_in(&mut tx, &job.request, vault).await;
+        let outcome = change_status(&mut SqliteWrites::new(&mut tx, vault), &job.request).await;
         let undone = match outcome {
             Ok(_) => Ok(()),
             Err(_) => sqlx::query("ROLLBACK TO change").execute(&mut *tx).await.map(drop),

@@ -6,7 +6,9 @@ mod deliveries;
 mod filters;
 mod group;
 mod incidents;
+mod rows;
 mod sealing;
+mod writes;
 
 use super::{Storage, StorageError, StorageResult, Vault};
 use crate::domain::{

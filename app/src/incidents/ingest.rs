@@ -1,0 +1,156 @@
+//! A batch of check results into incidents, as DQOps groups them: each result that may open an
+//! incident joins the newest incident of its grouping key whose window takes it, or opens one,
+//! unless a filtered notification asks for none. Results sent again (same `result_id`) are
+//! skipped; each opened incident is announced once, as it stands after the whole batch.
+
+use super::announce::{Transition, announce};
+use crate::{
+    domain::{
+        Actor, ChangeSource, CheckResult, ConnectionName, IncidentFacts, IncidentStatus, Severity, StatusChange,
+        Timestamp,
+    },
+    grouping::{GroupingKey, IncidentWindow, is_incident_candidate, joins},
+    notifications::NotifyContext,
+    storage::{CandidateIncident, IncidentGrowth, IncidentWrites, IngestOutcome, NewIncident, StorageResult},
+};
+use std::collections::{HashMap, hash_map::Entry};
+
+/// Who opens incidents, in their history.
+const CHECKS_ACTOR: &str = "check results";
+
+/// Stores the batch and groups its results inside `tx`. `None` when the connection does not exist.
+pub async fn ingest(
+    tx: &mut (impl IncidentWrites + ?Sized),
+    connection: &ConnectionName,
+    results: &[CheckResult],
+    notify: &NotifyContext,
+    now: Timestamp,
+) -> StorageResult<Option<IngestOutcome>> {
+    let Some(policy) = tx.connection_policy(connection).await? else {
+        return Ok(None);
+    };
+    let settings = &policy.grouping;
+    // Issues join incidents in the order they were executed.
+    let mut ordered: Vec<&CheckResult> = results.iter().collect();
+    ordered.sort_by_key(|result| result.executed_at);
+
+    let mut outcome = IngestOutcome::default();
+    // The incidents each hash may join, as loaded or opened during this batch.
+    let mut candidates: HashMap<i64, Vec<CandidateIncident>> = HashMap::new();
+    // What the batch adds to each incident, written once at the end.
+    let mut growth: HashMap<String, Growth> = HashMap::new();
+    let mut opened_changes: Vec<(String, i64)> = Vec::new();
+    for result in ordered {
+        if let Some(result_id) = &result.result_id
+            && tx.result_known(policy.id, result_id).await?
+        {
+            outcome.duplicates += 1;
+            continue;
+        }
+        outcome.accepted += 1;
+        let incident_id = if is_incident_candidate(result, settings, now) {
+            let key = GroupingKey::of(result, settings);
+            let hash = key.hash(connection);
+            let loaded = match candidates.entry(hash) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(tx.candidates(policy.id, hash).await?),
+            };
+            let joined = loaded.iter().find(|c| joins(c.window, result.executed_at)).map(|c| c.id.clone());
+            let suppressed =
+                || policy.routing.suppresses_incident(&IncidentFacts::of_result(connection.as_str(), result));
+            let id = match joined {
+                Some(id) => Some(id),
+                // A filter asks for no incident: the result is stored, ungrouped (DQOps checks
+                // this only when an incident would open).
+                None if suppressed() => None,
+                None => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let incident_until = result.executed_at.plus_days(settings.max_incident_length_days.get());
+                    let incident = NewIncident {
+                        id: &id,
+                        connection_id: policy.id,
+                        hash,
+                        key: &key,
+                        first: result,
+                        minimum_severity: settings.minimum_severity,
+                        incident_until,
+                        now,
+                    };
+                    tx.insert_incident(&incident).await?;
+                    let opened = StatusChange {
+                        from: None,
+                        to: IncidentStatus::Open,
+                        at: now,
+                        by: Actor { name: CHECKS_ACTOR.to_owned(), source: ChangeSource::Checks },
+                    };
+                    opened_changes.push((id.clone(), tx.insert_transition(&id, &opened).await?));
+                    let window = IncidentWindow {
+                        status: IncidentStatus::Open,
+                        first_seen: result.executed_at,
+                        incident_until,
+                        muted_until: None,
+                    };
+                    loaded.insert(0, CandidateIncident { id: id.clone(), window });
+                    outcome.opened.push(id.clone());
+                    Some(id)
+                }
+            };
+            if let Some(id) = &id {
+                match growth.entry(id.clone()) {
+                    Entry::Occupied(mut grown) => grown.get_mut().add(result),
+                    Entry::Vacant(entry) => {
+                        entry.insert(Growth::of(result));
+                    }
+                }
+            }
+            id
+        } else {
+            None
+        };
+        tx.insert_check_result(policy.id, result, incident_id.as_deref(), now).await?;
+    }
+    for (id, grown) in &growth {
+        // An incident opened by this batch already counts its first issue.
+        let opened_here = outcome.opened.contains(id);
+        let added = IncidentGrowth {
+            issues: grown.issues - u32::from(opened_here),
+            highest: grown.highest,
+            last_seen: grown.last_seen,
+        };
+        tx.grow_incident(id, &added, now).await?;
+        if !opened_here {
+            outcome.updated += 1;
+        }
+    }
+    // Each opened incident is announced as it stands after the whole batch, as DQOps does.
+    for (id, change_id) in &opened_changes {
+        let transition = Transition {
+            connection_id: policy.id,
+            incident_id: id,
+            change_id: *change_id,
+            status: IncidentStatus::Open,
+            now,
+        };
+        outcome.deliveries += announce(tx, &policy.routing, notify, &transition).await?;
+    }
+    Ok(Some(outcome))
+}
+
+/// What the batch adds to one incident.
+struct Growth {
+    issues: u32,
+    highest: Severity,
+    last_seen: Timestamp,
+}
+
+impl Growth {
+    fn of(result: &CheckResult) -> Self {
+        Self { issues: 1, highest: result.severity, last_seen: result.executed_at }
+    }
+
+    fn add(&mut self, result: &CheckResult) {
+        self.issues += 1;
+        self.highest = self.highest.max(result.severity);
+        self.last_seen = self.last_seen.max(result.executed_at);
+    }
+}

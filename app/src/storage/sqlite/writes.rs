@@ -1,0 +1,227 @@
+//! The write steps of the incident rules (`crate::incidents`) in SQLite, on one connection
+//! inside the transaction that its caller began.
+
+use super::{
+    defaults_from_row, deliveries, filters, grouping_from_row,
+    rows::{CHECK_RESULT_COLUMNS, INCIDENT_COLUMNS, incident_from_row, optional_time, status, time},
+};
+use crate::{
+    domain::{CheckResult, ConnectionName, Incident, IncidentStatus, Routing, StatusChange, Timestamp},
+    grouping::IncidentWindow,
+    notifications::PlannedDelivery,
+    storage::{
+        CandidateIncident, ConnectionPolicy, DeliveryRecord, IncidentGrowth, IncidentWrites, NewIncident,
+        StorageResult, Vault,
+    },
+};
+use async_trait::async_trait;
+use sqlx::{Row, SqliteConnection};
+
+/// The steps, on a connection in a write transaction (begun `IMMEDIATE`).
+pub(super) struct SqliteWrites<'t> {
+    conn: &'t mut SqliteConnection,
+    vault: &'t Vault,
+}
+
+impl<'t> SqliteWrites<'t> {
+    pub(super) fn new(conn: &'t mut SqliteConnection, vault: &'t Vault) -> Self {
+        Self { conn, vault }
+    }
+}
+
+#[async_trait]
+impl IncidentWrites for SqliteWrites<'_> {
+    async fn connection_policy(&mut self, name: &ConnectionName) -> StorageResult<Option<ConnectionPolicy>> {
+        let sql = format!(
+            "SELECT c.id, {}, {} FROM connections c LEFT JOIN default_notifications d ON d.id = 1 WHERE c.name = ?",
+            super::GROUPING_COLUMNS,
+            super::DEFAULT_COLUMNS
+        );
+        let Some(row) = sqlx::query(&sql).bind(name.as_str()).fetch_optional(&mut *self.conn).await? else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get("id")?;
+        let settings = grouping_from_row(&row, self.vault)?;
+        let routing = Routing {
+            addresses: settings.notification.with_defaults(&defaults_from_row(&row, self.vault)?),
+            connection_filters: filters::load(&mut *self.conn, Some(id), self.vault).await?,
+            global_filters: filters::load(&mut *self.conn, None, self.vault).await?,
+        };
+        Ok(Some(ConnectionPolicy { id, grouping: settings, routing }))
+    }
+
+    async fn result_known(&mut self, connection_id: i64, result_id: &str) -> StorageResult<bool> {
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM check_results WHERE connection_id = ? AND result_id = ?")
+                .bind(connection_id)
+                .bind(result_id)
+                .fetch_optional(&mut *self.conn)
+                .await?;
+        Ok(known.is_some())
+    }
+
+    async fn candidates(&mut self, connection_id: i64, hash: i64) -> StorageResult<Vec<CandidateIncident>> {
+        sqlx::query(
+            "SELECT id, status, first_seen, incident_until, muted_until FROM incidents \
+             WHERE connection_id = ? AND incident_hash = ? AND status != 'resolved' ORDER BY first_seen DESC LIMIT 16",
+        )
+        .bind(connection_id)
+        .bind(hash)
+        .fetch_all(&mut *self.conn)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(CandidateIncident {
+                id: row.try_get("id")?,
+                window: IncidentWindow {
+                    status: status(row, "status")?,
+                    first_seen: time(row, "first_seen")?,
+                    incident_until: time(row, "incident_until")?,
+                    muted_until: optional_time(row, "muted_until")?,
+                },
+            })
+        })
+        .collect()
+    }
+
+    async fn insert_incident(&mut self, incident: &NewIncident<'_>) -> StorageResult<()> {
+        sqlx::query(
+            "INSERT INTO incidents (id, connection_id, incident_hash, schema_name, table_name, table_priority, \
+             data_group_name, quality_dimension, check_category, check_type, check_name, highest_severity, \
+             minimum_severity, first_seen, last_seen, incident_until, failed_checks_count, status, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?, ?)",
+        )
+        .bind(incident.id)
+        .bind(incident.connection_id)
+        .bind(incident.hash)
+        .bind(&incident.key.schema)
+        .bind(&incident.key.table)
+        .bind(incident.first.table_priority)
+        .bind(&incident.key.data_group)
+        .bind(&incident.key.quality_dimension)
+        .bind(&incident.key.check_category)
+        .bind(incident.key.check_type.map(|t| t.as_str()))
+        .bind(&incident.key.check_name)
+        .bind(incident.first.severity.level())
+        .bind(incident.minimum_severity.level())
+        .bind(incident.first.executed_at.millis())
+        .bind(incident.first.executed_at.millis())
+        .bind(incident.incident_until.millis())
+        .bind(incident.now.millis())
+        .bind(incident.now.millis())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_check_result(
+        &mut self,
+        connection_id: i64,
+        result: &CheckResult,
+        incident_id: Option<&str>,
+        now: Timestamp,
+    ) -> StorageResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO check_results (connection_id, {CHECK_RESULT_COLUMNS}, incident_id, received_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(connection_id)
+        .bind(&result.schema)
+        .bind(&result.table)
+        .bind(&result.column)
+        .bind(&result.check_name)
+        .bind(&result.check_category)
+        .bind(result.check_type.as_str())
+        .bind(&result.quality_dimension)
+        .bind(result.severity.level())
+        .bind(result.executed_at.millis())
+        .bind(&result.data_group)
+        .bind(result.table_priority)
+        .bind(result.time_period.map(Timestamp::millis))
+        .bind(result.actual_value)
+        .bind(result.expected_value)
+        .bind(&result.message)
+        .bind(&result.result_id)
+        .bind(incident_id)
+        .bind(now.millis())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn grow_incident(&mut self, id: &str, growth: &IncidentGrowth, now: Timestamp) -> StorageResult<()> {
+        sqlx::query(
+            "UPDATE incidents SET failed_checks_count = failed_checks_count + ?, \
+             highest_severity = max(highest_severity, ?), last_seen = max(last_seen, ?), updated_at = ? \
+             WHERE id = ?",
+        )
+        .bind(growth.issues)
+        .bind(growth.highest.level())
+        .bind(growth.last_seen.millis())
+        .bind(now.millis())
+        .bind(id)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn incident_status(&mut self, connection_id: i64, id: &str) -> StorageResult<Option<IncidentStatus>> {
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT status FROM incidents WHERE id = ? AND connection_id = ?")
+                .bind(id)
+                .bind(connection_id)
+                .fetch_optional(&mut *self.conn)
+                .await?;
+        current.map(|text| text.parse().map_err(|e| super::corrupt("status", e))).transpose()
+    }
+
+    async fn set_status(
+        &mut self,
+        id: &str,
+        status: IncidentStatus,
+        muted_until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StorageResult<()> {
+        sqlx::query("UPDATE incidents SET status = ?, muted_until = ?, updated_at = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(muted_until.map(Timestamp::millis))
+            .bind(now.millis())
+            .bind(id)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_transition(&mut self, incident_id: &str, change: &StatusChange) -> StorageResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO incident_status_changes (incident_id, from_status, to_status, changed_at, changed_by, source) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(incident_id)
+        .bind(change.from.map(IncidentStatus::as_str))
+        .bind(change.to.as_str())
+        .bind(change.at.millis())
+        .bind(&change.by.name)
+        .bind(change.by.source.as_str())
+        .fetch_one(&mut *self.conn)
+        .await?)
+    }
+
+    async fn load_incident(&mut self, id: &str) -> StorageResult<Incident> {
+        let row = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i JOIN connections c ON c.id = i.connection_id WHERE i.id = ?"
+        ))
+        .bind(id)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        incident_from_row(&row)
+    }
+
+    async fn insert_deliveries(
+        &mut self,
+        planned: Vec<PlannedDelivery>,
+        record: &DeliveryRecord<'_>,
+    ) -> StorageResult<u32> {
+        deliveries::insert_deliveries(&mut *self.conn, self.vault, planned, record).await
+    }
+}
