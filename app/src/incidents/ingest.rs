@@ -13,7 +13,7 @@ use crate::{
     notifications::NotifyContext,
     storage::{CandidateIncident, IncidentGrowth, IncidentWrites, IngestOutcome, NewIncident, StorageResult},
 };
-use std::collections::{HashMap, hash_map::Entry};
+use std::collections::{HashMap, HashSet, hash_map::Entry};
 
 /// Who opens incidents, in their history.
 const CHECKS_ACTOR: &str = "check results";
@@ -40,9 +40,15 @@ pub async fn ingest(
     // What the batch adds to each incident, written once at the end.
     let mut growth: HashMap<String, Growth> = HashMap::new();
     let mut opened_changes: Vec<(String, i64)> = Vec::new();
+    // The ids stored before, and (as the batch goes on) those of this batch: a result sent twice
+    // in one batch is stored once.
+    let result_ids: Vec<&str> = ordered.iter().filter_map(|result| result.result_id.as_deref()).collect();
+    let mut known =
+        if result_ids.is_empty() { HashSet::new() } else { tx.known_results(policy.id, &result_ids).await? };
+    let mut stored: Vec<(&CheckResult, Option<String>)> = Vec::with_capacity(ordered.len());
     for result in ordered {
         if let Some(result_id) = &result.result_id
-            && tx.result_known(policy.id, result_id).await?
+            && !known.insert(result_id.clone())
         {
             outcome.duplicates += 1;
             continue;
@@ -107,8 +113,10 @@ pub async fn ingest(
         } else {
             None
         };
-        tx.insert_check_result(policy.id, result, incident_id.as_deref(), now).await?;
+        stored.push((result, incident_id));
     }
+    let rows: Vec<(&CheckResult, Option<&str>)> = stored.iter().map(|(result, id)| (*result, id.as_deref())).collect();
+    tx.insert_check_results(policy.id, &rows, now).await?;
     for (id, grown) in &growth {
         // An incident opened by this batch already counts its first issue.
         let opened_here = outcome.opened.contains(id);

@@ -11,6 +11,7 @@ use crate::{
     notifications::PlannedDelivery,
 };
 use async_trait::async_trait;
+use std::collections::HashSet;
 
 /// A connection as the rules act on it: its id, its incident settings, and its routing, whose
 /// plain addresses are the effective ones (the global defaults fill each status it leaves unset).
@@ -65,8 +66,8 @@ pub trait IncidentWrites: Send {
     /// `None` when no connection has this name.
     async fn connection_policy(&mut self, name: &ConnectionName) -> StorageResult<Option<ConnectionPolicy>>;
 
-    /// Whether a result with this `result_id` is stored for the connection already.
-    async fn result_known(&mut self, connection_id: i64, result_id: &str) -> StorageResult<bool>;
+    /// Which of `result_ids` are stored for the connection already.
+    async fn known_results(&mut self, connection_id: i64, result_ids: &[&str]) -> StorageResult<HashSet<String>>;
 
     /// The incidents with this hash that are not resolved, newest first (at most 16).
     async fn candidates(&mut self, connection_id: i64, hash: i64) -> StorageResult<Vec<CandidateIncident>>;
@@ -74,11 +75,11 @@ pub trait IncidentWrites: Send {
     /// Inserts an open incident that counts its first issue.
     async fn insert_incident(&mut self, incident: &NewIncident<'_>) -> StorageResult<()>;
 
-    async fn insert_check_result(
+    /// Stores check results, each with the incident it joined (if any).
+    async fn insert_check_results(
         &mut self,
         connection_id: i64,
-        result: &CheckResult,
-        incident_id: Option<&str>,
+        results: &[(&CheckResult, Option<&str>)],
         now: Timestamp,
     ) -> StorageResult<()>;
 

@@ -15,7 +15,13 @@ use crate::{
     },
 };
 use async_trait::async_trait;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use std::collections::HashSet;
+
+/// Bound values stay well under SQLite's limit of 32,766 per statement.
+const IDS_PER_STATEMENT: usize = 5_000;
+/// A check result binds 19 values.
+const RESULTS_PER_STATEMENT: usize = 1_000;
 
 /// The steps, on a connection in a write transaction (begun `IMMEDIATE`).
 pub(super) struct SqliteWrites<'t> {
@@ -50,14 +56,21 @@ impl IncidentWrites for SqliteWrites<'_> {
         Ok(Some(ConnectionPolicy { id, grouping: settings, routing }))
     }
 
-    async fn result_known(&mut self, connection_id: i64, result_id: &str) -> StorageResult<bool> {
-        let known: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM check_results WHERE connection_id = ? AND result_id = ?")
-                .bind(connection_id)
-                .bind(result_id)
-                .fetch_optional(&mut *self.conn)
-                .await?;
-        Ok(known.is_some())
+    async fn known_results(&mut self, connection_id: i64, result_ids: &[&str]) -> StorageResult<HashSet<String>> {
+        let mut known = HashSet::new();
+        for chunk in result_ids.chunks(IDS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<Sqlite>::new("SELECT result_id FROM check_results WHERE connection_id = ");
+            query.push_bind(connection_id).push(" AND result_id IN (");
+            let mut ids = query.separated(", ");
+            for id in chunk {
+                ids.push_bind(*id);
+            }
+            query.push(")");
+            for row in query.build().fetch_all(&mut *self.conn).await? {
+                known.insert(row.try_get("result_id")?);
+            }
+        }
+        Ok(known)
     }
 
     async fn candidates(&mut self, connection_id: i64, hash: i64) -> StorageResult<Vec<CandidateIncident>> {
@@ -114,38 +127,39 @@ impl IncidentWrites for SqliteWrites<'_> {
         Ok(())
     }
 
-    async fn insert_check_result(
+    async fn insert_check_results(
         &mut self,
         connection_id: i64,
-        result: &CheckResult,
-        incident_id: Option<&str>,
+        results: &[(&CheckResult, Option<&str>)],
         now: Timestamp,
     ) -> StorageResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO check_results (connection_id, {CHECK_RESULT_COLUMNS}, incident_id, received_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(connection_id)
-        .bind(&result.schema)
-        .bind(&result.table)
-        .bind(&result.column)
-        .bind(&result.check_name)
-        .bind(&result.check_category)
-        .bind(result.check_type.as_str())
-        .bind(&result.quality_dimension)
-        .bind(result.severity.level())
-        .bind(result.executed_at.millis())
-        .bind(&result.data_group)
-        .bind(result.table_priority)
-        .bind(result.time_period.map(Timestamp::millis))
-        .bind(result.actual_value)
-        .bind(result.expected_value)
-        .bind(&result.message)
-        .bind(&result.result_id)
-        .bind(incident_id)
-        .bind(now.millis())
-        .execute(&mut *self.conn)
-        .await?;
+        for chunk in results.chunks(RESULTS_PER_STATEMENT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO check_results (connection_id, {CHECK_RESULT_COLUMNS}, incident_id, received_at) "
+            ));
+            insert.push_values(chunk, |mut row, (result, incident_id)| {
+                row.push_bind(connection_id)
+                    .push_bind(result.schema.as_str())
+                    .push_bind(result.table.as_str())
+                    .push_bind(result.column.as_deref())
+                    .push_bind(result.check_name.as_str())
+                    .push_bind(result.check_category.as_str())
+                    .push_bind(result.check_type.as_str())
+                    .push_bind(result.quality_dimension.as_str())
+                    .push_bind(result.severity.level())
+                    .push_bind(result.executed_at.millis())
+                    .push_bind(result.data_group.as_deref())
+                    .push_bind(result.table_priority)
+                    .push_bind(result.time_period.map(Timestamp::millis))
+                    .push_bind(result.actual_value)
+                    .push_bind(result.expected_value)
+                    .push_bind(result.message.as_deref())
+                    .push_bind(result.result_id.as_deref())
+                    .push_bind(*incident_id)
+                    .push_bind(now.millis());
+            });
+            insert.build().execute(&mut *self.conn).await?;
+        }
         Ok(())
     }
 
