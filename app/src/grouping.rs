@@ -4,6 +4,7 @@
 use crate::domain::{
     CheckResult, CheckType, ConnectionName, GroupingLevel, IncidentGrouping, IncidentStatus, Timestamp,
 };
+pub use crate::domain::{GroupingKey, IncidentWindow};
 
 /// Partitioned results older than this (by their time period) never open an incident (DQOps' default).
 pub const PARTITIONED_WINDOW_DAYS: u32 = 45;
@@ -20,18 +21,6 @@ pub fn is_incident_candidate(result: &CheckResult, settings: &IncidentGrouping, 
             result.time_period.is_some_and(|period| period >= now.start_of_day().minus_days(PARTITIONED_WINDOW_DAYS))
         }
     }
-}
-
-/// The fields that put check results into the same incident, per the grouping level.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GroupingKey {
-    pub schema: String,
-    pub table: String,
-    pub data_group: Option<String>,
-    pub quality_dimension: Option<String>,
-    pub check_category: Option<String>,
-    pub check_type: Option<CheckType>,
-    pub check_name: Option<String>,
 }
 
 impl GroupingKey {
@@ -76,16 +65,6 @@ impl GroupingKey {
         }
         (hash & i64::MAX as u64) as i64
     }
-}
-
-/// The part of a stored incident that decides whether a new issue joins it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IncidentWindow {
-    pub status: IncidentStatus,
-    pub first_seen: Timestamp,
-    pub incident_until: Timestamp,
-    /// Set while muted: the end of the mute window (`mute_for_days` after the mute).
-    pub muted_until: Option<Timestamp>,
 }
 
 /// Whether an issue executed at `executed_at` joins the incident. A resolved incident never

@@ -1,6 +1,7 @@
-//! Deliveries: one notification to one address, and the attempts made to send it.
+//! Deliveries: one notification to one address, the format its body takes, and the attempts
+//! made to send it.
 
-use super::{IncidentStatus, Timestamp};
+use super::{IncidentStatus, RouteSource, Timestamp, WebhookUrl};
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
@@ -85,4 +86,40 @@ pub struct TestOutcome {
     pub delivered: bool,
     /// What the receiver answered, or why nothing was sent.
     pub detail: String,
+}
+
+/// The body a webhook receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// A Slack incoming webhook: a Block Kit message.
+    Slack,
+    /// Any other webhook: DQOps' `IncidentNotificationMessage` JSON.
+    Dqops,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Slack => "slack",
+            Self::Dqops => "dqops",
+        }
+    }
+
+    /// Slack for the hosts in `slack_hosts` (e.g. `hooks.slack.com`), DQOps' JSON otherwise.
+    pub fn for_url(url: &WebhookUrl, slack_hosts: &[String]) -> Self {
+        let host = url.host();
+        if slack_hosts.iter().any(|slack| slack.eq_ignore_ascii_case(&host)) { Self::Slack } else { Self::Dqops }
+    }
+}
+
+/// One message to record for sending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedDelivery {
+    pub url: WebhookUrl,
+    pub format: Format,
+    /// The body, rendered from the incident as it stood at the transition.
+    pub payload: String,
+    /// What chose the address: a filtered notification, or the (default) addresses.
+    pub route: RouteSource,
 }

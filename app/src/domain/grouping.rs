@@ -1,6 +1,6 @@
 //! How failed check results are grouped into incidents: DQOps' `ConnectionIncidentGroupingSpec`.
 
-use super::webhook::NotificationAddresses;
+use super::{CheckType, IncidentStatus, Timestamp, webhook::NotificationAddresses};
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
@@ -273,4 +273,26 @@ mod tests {
         assert!(!defaults.disabled);
         assert_eq!(defaults.notification, NotificationAddresses::default());
     }
+}
+
+/// The fields that put check results into the same incident, per the grouping level.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupingKey {
+    pub schema: String,
+    pub table: String,
+    pub data_group: Option<String>,
+    pub quality_dimension: Option<String>,
+    pub check_category: Option<String>,
+    pub check_type: Option<CheckType>,
+    pub check_name: Option<String>,
+}
+
+/// The part of a stored incident that decides whether a new issue joins it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IncidentWindow {
+    pub status: IncidentStatus,
+    pub first_seen: Timestamp,
+    pub incident_until: Timestamp,
+    /// Set while muted: the end of the mute window (`mute_for_days` after the mute).
+    pub muted_until: Option<Timestamp>,
 }

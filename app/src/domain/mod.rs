@@ -15,9 +15,11 @@ mod webhook;
 pub use access::{ApiToken, MAX_NAME_CHARS, MIN_PASSWORD_CHARS, TokenName, UserName};
 pub use check::{CheckResult, CheckType, Severity};
 pub use connection::{Connection, ConnectionName, Description, NewConnection, ProviderType};
-pub use delivery::{Delivery, DeliveryAttempt, DeliveryState, TestOutcome};
+pub use delivery::{Delivery, DeliveryAttempt, DeliveryState, Format, PlannedDelivery, TestOutcome};
 pub use field_errors::FieldErrors;
-pub use grouping::{DayCount, DayCountError, GroupingLevel, IncidentGrouping, MinimumSeverity};
+pub use grouping::{
+    DayCount, DayCountError, GroupingKey, GroupingLevel, IncidentGrouping, IncidentWindow, MinimumSeverity,
+};
 pub use incident::{
     Actor, ChangeSource, ConnectionIncidentCounts, Incident, IncidentOrder, IncidentPage, IncidentQuery,
     IncidentStatus, SeverityCounts, StatusChange,

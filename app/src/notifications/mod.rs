@@ -6,37 +6,12 @@ pub mod mrkdwn;
 mod plan;
 mod slack;
 
+pub use crate::domain::{Format, PlannedDelivery};
 pub use dqops::dqops_message;
-pub use plan::{PlannedDelivery, plan};
+pub use plan::plan;
 pub use slack::slack_message;
 
-use crate::domain::{Incident, IncidentStatus, Timestamp, WebhookUrl};
-use serde::{Deserialize, Serialize};
-
-/// The body a webhook receives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// A Slack incoming webhook: a Block Kit message.
-    Slack,
-    /// Any other webhook: DQOps' `IncidentNotificationMessage` JSON.
-    Dqops,
-}
-
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Slack => "slack",
-            Self::Dqops => "dqops",
-        }
-    }
-
-    /// Slack for the hosts in `slack_hosts` (e.g. `hooks.slack.com`), DQOps' JSON otherwise.
-    pub fn for_url(url: &WebhookUrl, slack_hosts: &[String]) -> Self {
-        let host = url.host();
-        if slack_hosts.iter().any(|slack| slack.eq_ignore_ascii_case(&host)) { Self::Slack } else { Self::Dqops }
-    }
-}
+use crate::domain::{Incident, IncidentStatus, Timestamp};
 
 /// Where links in messages point: the public base URL of this Tocsin, ending with `/`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,7 +103,7 @@ pub(crate) fn facts(notification: &Notification<'_>) -> Vec<(&'static str, Strin
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::domain::{CheckType, ConnectionName, Severity};
+    use crate::domain::{CheckType, ConnectionName, Severity, WebhookUrl};
 
     pub fn incident() -> Incident {
         Incident {

@@ -3,18 +3,7 @@
 //! storage backend records the same plan inside the transition's transaction.
 
 use super::{Format, Notification, NotifyContext, render};
-use crate::domain::{Incident, IncidentFacts, IncidentStatus, RouteSource, Routing, WebhookUrl};
-
-/// One message to record for sending.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlannedDelivery {
-    pub url: WebhookUrl,
-    pub format: Format,
-    /// The body, rendered from the incident as it stood at the transition.
-    pub payload: String,
-    /// What chose the address: a filtered notification, or the (default) addresses.
-    pub route: RouteSource,
-}
+use crate::domain::{Incident, IncidentFacts, IncidentStatus, PlannedDelivery, Routing};
 
 /// The messages announcing that `incident` entered `status`, in the routing's order: none when
 /// nothing is configured for the status.
@@ -41,7 +30,8 @@ mod tests {
     use super::*;
     use crate::{
         domain::{
-            FilterName, FilterScope, FilteredNotification, NotificationAddresses, NotificationFilter, WebhookAddresses,
+            FilterName, FilterScope, FilteredNotification, NotificationAddresses, NotificationFilter, RouteSource,
+            WebhookAddresses,
         },
         notifications::{Links, tests::incident},
     };

@@ -7,8 +7,9 @@ use crate::{
         Actor, CheckResult, ConnectionIncidentCounts, ConnectionName, Incident, IncidentPage, IncidentQuery,
         IncidentStatus, StatusChange, Timestamp, WebhookUrl,
     },
+    incidents as rules,
     notifications::NotifyContext,
-    storage::{IngestOutcome, StatusUpdate, Storage},
+    storage::{IngestOutcome, StatusUpdate, Storage, WriteWork},
 };
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -60,9 +61,12 @@ impl IncidentService {
     /// Stores the batch and groups it into incidents, atomically.
     #[tracing::instrument(skip_all, fields(connection = %connection, results = results.len()))]
     pub async fn ingest(&self, connection: &ConnectionName, results: &[CheckResult]) -> ServiceResult<IngestOutcome> {
+        let (name, batch, notify, now) = (connection.clone(), results.to_vec(), self.notify.clone(), self.now());
+        let work: WriteWork<Option<IngestOutcome>> =
+            Box::new(move |tx| Box::pin(async move { rules::ingest(tx, &name, &batch, &notify, now).await }));
         let outcome = self
             .storage
-            .ingest_check_results(connection, results, &self.notify, self.now())
+            .write_ingest(work)
             .await?
             .ok_or_else(|| ServiceError::ConnectionNotFound(connection.clone()))?;
         self.delivered(outcome.deliveries);
@@ -115,10 +119,17 @@ impl IncidentService {
         actor: &Actor,
     ) -> ServiceResult<Option<StatusChange>> {
         self.get(incident).await?;
-        let update = self
-            .storage
-            .change_incident_status(&incident.connection, &incident.id, status, actor, &self.notify, self.now())
-            .await?;
+        let request = rules::StatusRequest {
+            connection: incident.connection.clone(),
+            id: incident.id.clone(),
+            status,
+            actor: actor.clone(),
+            notify: self.notify.clone(),
+            now: self.now(),
+        };
+        let work: WriteWork<StatusUpdate> =
+            Box::new(move |tx| Box::pin(async move { rules::change_status(tx, &request).await }));
+        let update = self.storage.write_status_change(work).await?;
         match update {
             StatusUpdate::Changed(change, deliveries) => {
                 self.delivered(deliveries);

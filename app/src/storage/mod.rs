@@ -7,14 +7,15 @@ mod writes;
 
 pub use sqlite::SqliteStorage;
 pub use vault::Vault;
-pub use writes::{CandidateIncident, ConnectionPolicy, DeliveryRecord, IncidentGrowth, IncidentWrites, NewIncident};
+pub use writes::{
+    CandidateIncident, ConnectionPolicy, DeliveryRecord, IncidentGrowth, IncidentWrites, NewIncident, WriteWork,
+};
 
 use crate::domain::{
-    Actor, ApiToken, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Delivery, Description,
-    FilterName, FilterOwner, FilteredNotification, Incident, IncidentGrouping, IncidentPage, IncidentQuery,
-    IncidentStatus, NewConnection, NotificationAddresses, StatusChange, Timestamp, TokenName, UserName,
+    ApiToken, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, Delivery, Description, FilterName,
+    FilterOwner, FilteredNotification, Format, Incident, IncidentGrouping, IncidentPage, IncidentQuery, NewConnection,
+    NotificationAddresses, StatusChange, Timestamp, TokenName, UserName,
 };
-use crate::notifications::{Format, NotifyContext};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -115,16 +116,9 @@ pub trait ConnectionStore: Send + Sync + 'static {
 /// Check results, the incidents they are grouped into, and their transitions.
 #[async_trait]
 pub trait IncidentStore: Send + Sync + 'static {
-    /// Stores a batch of check results and groups the eligible ones into incidents under the
-    /// connection's settings, all in one transaction: the incidents it opens are written with
-    /// their first transition. `None` when the connection does not exist.
-    async fn ingest_check_results(
-        &self,
-        connection: &ConnectionName,
-        results: &[CheckResult],
-        notify: &NotifyContext,
-        now: Timestamp,
-    ) -> StorageResult<Option<IngestOutcome>>;
+    /// Runs `work` (the incident rules on a batch of check results) in one write transaction,
+    /// committed when it succeeds and rolled back when it fails.
+    async fn write_ingest(&self, work: WriteWork<Option<IngestOutcome>>) -> StorageResult<Option<IngestOutcome>>;
 
     /// Open and acknowledged incidents per connection and severity, for every connection.
     async fn incident_counts(&self) -> StorageResult<Vec<ConnectionIncidentCounts>>;
@@ -139,17 +133,10 @@ pub trait IncidentStore: Send + Sync + 'static {
 
     async fn find_incident(&self, connection: &ConnectionName, id: &str) -> StorageResult<Option<Incident>>;
 
-    /// Changes the status and records the transition, in one transaction. Muting starts the
-    /// mute window of the connection's `mute_for_days`.
-    async fn change_incident_status(
-        &self,
-        connection: &ConnectionName,
-        id: &str,
-        status: IncidentStatus,
-        actor: &Actor,
-        notify: &NotifyContext,
-        now: Timestamp,
-    ) -> StorageResult<StatusUpdate>;
+    /// Runs `work` (the incident rules on one status change) in a write transaction, answered once
+    /// that is committed; a backend may commit several changes together, each in its own savepoint,
+    /// so that a failing one undoes only itself.
+    async fn write_status_change(&self, work: WriteWork<StatusUpdate>) -> StorageResult<StatusUpdate>;
 
     /// Returns false when the incident does not exist.
     async fn set_issue_url(

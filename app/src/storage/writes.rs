@@ -2,15 +2,12 @@
 //! are written once over [`IncidentWrites`]; a backend implements each step in SQL, nothing more.
 
 use super::StorageResult;
-use crate::{
-    domain::{
-        CheckResult, ConnectionName, Incident, IncidentGrouping, IncidentStatus, MinimumSeverity, Routing, Severity,
-        StatusChange, Timestamp,
-    },
-    grouping::{GroupingKey, IncidentWindow},
-    notifications::PlannedDelivery,
+use crate::domain::{
+    CheckResult, ConnectionName, GroupingKey, Incident, IncidentGrouping, IncidentStatus, IncidentWindow,
+    MinimumSeverity, PlannedDelivery, Routing, Severity, StatusChange, Timestamp,
 };
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use std::collections::HashSet;
 
 /// A connection as the rules act on it: its id, its incident settings, and its routing, whose
@@ -59,6 +56,10 @@ pub struct DeliveryRecord<'a> {
     pub status: IncidentStatus,
     pub now: Timestamp,
 }
+
+/// What the rules do in one write transaction, given its steps; the backend begins the
+/// transaction, and commits it when the work succeeds.
+pub type WriteWork<T> = Box<dyn for<'t> FnOnce(&'t mut dyn IncidentWrites) -> BoxFuture<'t, StorageResult<T>> + Send>;
 
 /// One write transaction, as the incident rules use it.
 #[async_trait]

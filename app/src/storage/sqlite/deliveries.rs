@@ -3,8 +3,10 @@
 
 use super::{SqliteStorage, corrupt};
 use crate::{
-    domain::{ConnectionName, Delivery, DeliveryAttempt, DeliveryState, RouteSource, Timestamp, WebhookUrl},
-    notifications::{Format, PlannedDelivery},
+    domain::{
+        ConnectionName, Delivery, DeliveryAttempt, DeliveryState, Format, PlannedDelivery, RouteSource, Timestamp,
+        WebhookUrl,
+    },
     storage::{ClaimedDelivery, DeliveryOutcome, DeliveryRecord, Outbox, StorageResult, Vault},
 };
 use async_trait::async_trait;

@@ -3,13 +3,8 @@
 //! one task applies all that are waiting in one transaction, each inside its own savepoint (so a
 //! failing one undoes only itself), commits once, and only then answers each caller.
 
-use super::{SqliteStorage, writes::SqliteWrites};
-use crate::{
-    domain::{Actor, ConnectionName, IncidentStatus, Timestamp},
-    incidents::{StatusRequest, change_status},
-    notifications::NotifyContext,
-    storage::{StatusUpdate, StorageError, StorageResult, Vault},
-};
+use super::writes::SqliteWrites;
+use crate::storage::{StatusUpdate, StorageError, StorageResult, Vault, WriteWork};
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -18,35 +13,8 @@ const MAX_BATCH: usize = 64;
 
 /// One status change waiting for the writer, and who waits for its outcome.
 pub(super) struct StatusJob {
-    request: StatusRequest,
-    reply: oneshot::Sender<StorageResult<StatusUpdate>>,
-}
-
-impl SqliteStorage {
-    /// Queues the change for the group committer and waits until it is committed.
-    pub(super) async fn change_status(
-        &self,
-        connection: &ConnectionName,
-        id: &str,
-        status: IncidentStatus,
-        actor: &Actor,
-        notify: &NotifyContext,
-        now: Timestamp,
-    ) -> StorageResult<StatusUpdate> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let request = StatusRequest {
-            connection: connection.clone(),
-            id: id.to_owned(),
-            status,
-            actor: actor.clone(),
-            notify: notify.clone(),
-            now,
-        };
-        let job = StatusJob { request, reply };
-        let gone = || StorageError::Batch("the writer has stopped".to_owned());
-        self.status_jobs.send(job).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
-    }
+    pub work: WriteWork<StatusUpdate>,
+    pub reply: oneshot::Sender<StorageResult<StatusUpdate>>,
 }
 
 /// Starts the task that applies queued changes through `writer`; it ends when every sender is gone.
@@ -93,7 +61,7 @@ async fn apply(writer: &SqlitePool, vault: &Vault, jobs: Vec<StatusJob>) {
             done.push((job.reply, Err(failed(&error))));
             continue;
         }
-        let outcome = change_status(&mut SqliteWrites::new(&mut tx, vault), &job.request).await;
+        let outcome = (job.work)(&mut SqliteWrites::new(&mut tx, vault)).await;
         let undone = match outcome {
             Ok(_) => Ok(()),
             Err(_) => sqlx::query("ROLLBACK TO change").execute(&mut *tx).await.map(drop),

@@ -2,6 +2,7 @@
 
 use super::{
     SqliteStorage, corrupt,
+    group::StatusJob,
     rows::{
         CHECK_RESULT_COLUMNS, INCIDENT_COLUMNS, check_result_from_row, incident_from_row, severity,
         status_change_from_row,
@@ -10,12 +11,10 @@ use super::{
 };
 use crate::{
     domain::{
-        Actor, CheckResult, ConnectionIncidentCounts, ConnectionName, Incident, IncidentOrder, IncidentPage,
-        IncidentQuery, IncidentStatus, SeverityCounts, StatusChange, Timestamp,
+        CheckResult, ConnectionIncidentCounts, ConnectionName, Incident, IncidentOrder, IncidentPage, IncidentQuery,
+        SeverityCounts, StatusChange, Timestamp,
     },
-    incidents::ingest,
-    notifications::NotifyContext,
-    storage::{IncidentStore, IngestOutcome, StatusUpdate, StorageResult},
+    storage::{IncidentStore, IngestOutcome, StatusUpdate, StorageError, StorageResult, WriteWork},
 };
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -96,34 +95,19 @@ async fn connection_id(conn: &mut SqliteConnection, name: &ConnectionName) -> St
 // while another connection writes, and SQLite answers "database is locked" without waiting.
 #[async_trait]
 impl IncidentStore for SqliteStorage {
-    #[tracing::instrument(skip_all, fields(connection = %connection, results = results.len()))]
-    async fn ingest_check_results(
-        &self,
-        connection: &ConnectionName,
-        results: &[CheckResult],
-        notify: &NotifyContext,
-        now: Timestamp,
-    ) -> StorageResult<Option<IngestOutcome>> {
+    async fn write_ingest(&self, work: WriteWork<Option<IngestOutcome>>) -> StorageResult<Option<IngestOutcome>> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let outcome = ingest(&mut SqliteWrites::new(&mut tx, &self.vault), connection, results, notify, now).await?;
-        if outcome.is_some() {
-            tx.commit().await?;
-        }
+        let outcome = work(&mut SqliteWrites::new(&mut tx, &self.vault)).await?;
+        tx.commit().await?;
         Ok(outcome)
     }
 
     /// Queued for the group committer (see `group`); answered once its transaction commits.
-    #[tracing::instrument(skip_all, fields(connection = %connection, incident = id, status = %status))]
-    async fn change_incident_status(
-        &self,
-        connection: &ConnectionName,
-        id: &str,
-        status: IncidentStatus,
-        actor: &Actor,
-        notify: &NotifyContext,
-        now: Timestamp,
-    ) -> StorageResult<StatusUpdate> {
-        self.change_status(connection, id, status, actor, notify, now).await
+    async fn write_status_change(&self, work: WriteWork<StatusUpdate>) -> StorageResult<StatusUpdate> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let gone = || StorageError::Batch("the writer has stopped".to_owned());
+        self.status_jobs.send(StatusJob { work, reply }).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     #[tracing::instrument(skip_all)]

@@ -6,9 +6,10 @@ use super::{
     rows::{CHECK_RESULT_COLUMNS, INCIDENT_COLUMNS, incident_from_row, optional_time, status, time},
 };
 use crate::{
-    domain::{CheckResult, ConnectionName, Incident, IncidentStatus, Routing, StatusChange, Timestamp},
-    grouping::IncidentWindow,
-    notifications::PlannedDelivery,
+    domain::{
+        CheckResult, ConnectionName, Incident, IncidentStatus, IncidentWindow, PlannedDelivery, Routing, StatusChange,
+        Timestamp,
+    },
     storage::{
         CandidateIncident, ConnectionPolicy, DeliveryRecord, IncidentGrowth, IncidentWrites, NewIncident,
         StorageResult, Vault,
