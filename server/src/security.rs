@@ -7,7 +7,7 @@ use axum::{
     Json,
     body::Body,
     extract::{MatchedPath, Request, State},
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -110,9 +110,9 @@ pub async fn time_limit(State(limit): State<Duration>, request: Request, next: N
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!(method = %target.method, path = target.path, route = target.route.as_deref(), "request timed out");
+            tracing::warn!(method = %target.method, path = target.path(), route = target.route(), "request timed out");
             refusal(
-                &target.path,
+                target.path(),
                 StatusCode::REQUEST_TIMEOUT,
                 format!(
                     "the request took longer than {} s and was stopped; nothing of it was saved",
@@ -133,13 +133,13 @@ pub async fn recover_panic(request: Request, next: Next) -> Response {
         Err(panic) => {
             tracing::error!(
                 method = %target.method,
-                path = target.path,
-                route = target.route.as_deref(),
+                path = target.path(),
+                route = target.route(),
                 panic = app::panic::message(panic.as_ref()),
                 "a request handler panicked"
             );
             refusal(
-                &target.path,
+                target.path(),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Tocsin failed while answering this request, and nothing of it was saved; the server log has the details",
             )
@@ -147,20 +147,29 @@ pub async fn recover_panic(request: Request, next: Next) -> Response {
     }
 }
 
-/// What a log line names of a request: its method, path and the route it matched.
+/// What a log line names of a request: its method, path and the route it matched. Kept as the
+/// request's own shared values, so that a request that goes well costs no copy of them.
 struct Target {
     method: Method,
-    path: String,
-    route: Option<String>,
+    uri: Uri,
+    route: Option<MatchedPath>,
 }
 
 impl Target {
     fn of(request: &Request) -> Self {
         Self {
             method: request.method().clone(),
-            path: request.uri().path().to_owned(),
-            route: request.extensions().get::<MatchedPath>().map(|route| route.as_str().to_owned()),
+            uri: request.uri().clone(),
+            route: request.extensions().get::<MatchedPath>().cloned(),
         }
+    }
+
+    fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    fn route(&self) -> Option<&str> {
+        self.route.as_ref().map(MatchedPath::as_str)
     }
 }
 

@@ -3,15 +3,16 @@
 //! unless a filtered notification asks for none. Results sent again (same `result_id`) are
 //! skipped; each opened incident is announced once, as it stands after the whole batch.
 
-use super::announce::{Transition, announce};
+use super::announce::announce;
 use crate::{
     domain::{
-        Actor, ChangeSource, CheckResult, ConnectionName, IncidentFacts, IncidentStatus, Severity, StatusChange,
-        Timestamp,
+        Actor, ChangeSource, CheckResult, ConnectionName, IncidentFacts, IncidentStatus, StatusChange, Timestamp,
     },
     grouping::{GroupingKey, IncidentWindow, is_incident_candidate, joins},
     notifications::NotifyContext,
-    storage::{CandidateIncident, IncidentGrowth, IncidentWrites, IngestOutcome, NewIncident, StorageResult},
+    storage::{
+        CandidateIncident, DeliveryRecord, IncidentGrowth, IncidentWrites, IngestOutcome, NewIncident, StorageResult,
+    },
 };
 use std::collections::{HashMap, HashSet, hash_map::Entry};
 
@@ -38,7 +39,7 @@ pub async fn ingest(
     // The incidents each hash may join, as loaded or opened during this batch.
     let mut candidates: HashMap<i64, Vec<CandidateIncident>> = HashMap::new();
     // What the batch adds to each incident, written once at the end.
-    let mut growth: HashMap<String, Growth> = HashMap::new();
+    let mut growth: HashMap<String, IncidentGrowth> = HashMap::new();
     let mut opened_changes: Vec<(String, i64)> = Vec::new();
     // The ids stored before, and (as the batch goes on) those of this batch: a result sent twice
     // in one batch is stored once.
@@ -103,9 +104,13 @@ pub async fn ingest(
             };
             if let Some(id) = &id {
                 match growth.entry(id.clone()) {
-                    Entry::Occupied(mut grown) => grown.get_mut().add(result),
+                    Entry::Occupied(mut grown) => add_issue(grown.get_mut(), result),
                     Entry::Vacant(entry) => {
-                        entry.insert(Growth::of(result));
+                        entry.insert(IncidentGrowth {
+                            issues: 1,
+                            highest: result.severity,
+                            last_seen: result.executed_at,
+                        });
                     }
                 }
             }
@@ -115,16 +120,11 @@ pub async fn ingest(
         };
         stored.push((result, incident_id));
     }
-    let rows: Vec<(&CheckResult, Option<&str>)> = stored.iter().map(|(result, id)| (*result, id.as_deref())).collect();
-    tx.insert_check_results(policy.id, &rows, now).await?;
+    tx.insert_check_results(policy.id, &stored, now).await?;
     for (id, grown) in &growth {
         // An incident opened by this batch already counts its first issue.
         let opened_here = outcome.opened.contains(id);
-        let added = IncidentGrowth {
-            issues: grown.issues - u32::from(opened_here),
-            highest: grown.highest,
-            last_seen: grown.last_seen,
-        };
+        let added = IncidentGrowth { issues: grown.issues - u32::from(opened_here), ..*grown };
         tx.grow_incident(id, &added, now).await?;
         if !opened_here {
             outcome.updated += 1;
@@ -132,10 +132,10 @@ pub async fn ingest(
     }
     // Each opened incident is announced as it stands after the whole batch, as DQOps does.
     for (id, change_id) in &opened_changes {
-        let transition = Transition {
+        let transition = DeliveryRecord {
             connection_id: policy.id,
             incident_id: id,
-            change_id: *change_id,
+            status_change_id: *change_id,
             status: IncidentStatus::Open,
             now,
         };
@@ -144,21 +144,8 @@ pub async fn ingest(
     Ok(Some(outcome))
 }
 
-/// What the batch adds to one incident.
-struct Growth {
-    issues: u32,
-    highest: Severity,
-    last_seen: Timestamp,
-}
-
-impl Growth {
-    fn of(result: &CheckResult) -> Self {
-        Self { issues: 1, highest: result.severity, last_seen: result.executed_at }
-    }
-
-    fn add(&mut self, result: &CheckResult) {
-        self.issues += 1;
-        self.highest = self.highest.max(result.severity);
-        self.last_seen = self.last_seen.max(result.executed_at);
-    }
+fn add_issue(growth: &mut IncidentGrowth, result: &CheckResult) {
+    growth.issues += 1;
+    growth.highest = growth.highest.max(result.severity);
+    growth.last_seen = growth.last_seen.max(result.executed_at);
 }

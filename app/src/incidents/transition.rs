@@ -1,11 +1,11 @@
 //! A status change: checked against the current status, written with its transition, and
 //! announced to the addresses configured for the new status.
 
-use super::announce::{Transition, announce};
+use super::announce::announce;
 use crate::{
     domain::{Actor, ConnectionName, IncidentStatus, StatusChange, Timestamp},
     notifications::NotifyContext,
-    storage::{IncidentWrites, StatusUpdate, StorageResult},
+    storage::{DeliveryRecord, IncidentWrites, StatusUpdate, StorageResult},
 };
 
 /// A status change to make: which incident, the status it enters, who asks, and what the
@@ -41,8 +41,13 @@ pub async fn change_status(
     tx.set_status(&request.id, request.status, muted_until, now).await?;
     let change = StatusChange { from: Some(current), to: request.status, at: now, by: request.actor.clone() };
     let change_id = tx.insert_transition(&request.id, &change).await?;
-    let transition =
-        Transition { connection_id: policy.id, incident_id: &request.id, change_id, status: request.status, now };
+    let transition = DeliveryRecord {
+        connection_id: policy.id,
+        incident_id: &request.id,
+        status_change_id: change_id,
+        status: request.status,
+        now,
+    };
     let deliveries = announce(tx, &policy.routing, &request.notify, &transition).await?;
     Ok(StatusUpdate::Changed(change, deliveries))
 }

@@ -47,7 +47,7 @@ pub struct IncidentGrowth {
     pub last_seen: Timestamp,
 }
 
-/// The transition a plan of deliveries announces.
+/// A transition, as the deliveries that announce it record it.
 #[derive(Clone, Copy, Debug)]
 pub struct DeliveryRecord<'a> {
     pub connection_id: i64,
@@ -80,7 +80,7 @@ pub trait IncidentWrites: Send {
     async fn insert_check_results(
         &mut self,
         connection_id: i64,
-        results: &[(&CheckResult, Option<&str>)],
+        results: &[(&CheckResult, Option<String>)],
         now: Timestamp,
     ) -> StorageResult<()>;
 

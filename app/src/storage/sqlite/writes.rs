@@ -131,7 +131,7 @@ impl IncidentWrites for SqliteWrites<'_> {
     async fn insert_check_results(
         &mut self,
         connection_id: i64,
-        results: &[(&CheckResult, Option<&str>)],
+        results: &[(&CheckResult, Option<String>)],
         now: Timestamp,
     ) -> StorageResult<()> {
         for chunk in results.chunks(RESULTS_PER_STATEMENT) {
@@ -156,7 +156,7 @@ impl IncidentWrites for SqliteWrites<'_> {
                     .push_bind(result.expected_value)
                     .push_bind(result.message.as_deref())
                     .push_bind(result.result_id.as_deref())
-                    .push_bind(*incident_id)
+                    .push_bind(incident_id.as_deref())
                     .push_bind(now.millis());
             });
             insert.build().execute(&mut *self.conn).await?;
