@@ -227,8 +227,10 @@ async fn tocsin_starts_and_seals_while_another_process_holds_a_write_transaction
     assert!(line.starts_with("Tocsin is listening on"), "it did not start: {line}\n{stderr}");
     assert!(waited >= Duration::from_millis(1500), "it started after {waited:?}, without waiting for the lock");
 
-    let bytes = std::fs::read(&path).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend(std::fs::read(format!("{}-wal", path.display())).unwrap_or_default());
     assert!(!String::from_utf8_lossy(&bytes).contains("plain-secret"), "the address was sealed and vacuumed");
+    assert!(String::from_utf8_lossy(&bytes).contains("tocsin:v1:"), "the address is stored sealed");
 }
 
 /// Longer than a statement's busy timeout (5 s): some of opening the database gives up at the
