@@ -57,3 +57,41 @@ ensure_npm_packages() {
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   fi
 }
+
+ensure_postgres() {
+  if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    step "Installing Debian's PostgreSQL"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  PG_BIN="$(compgen -G "/usr/lib/postgresql/*/bin" | sort -V | tail -n 1)"
+}
+
+# Starts a throwaway PostgreSQL cluster of its own, in a temporary folder, listening on a free
+# 127.0.0.1 port (and a socket in that folder), and exports TOCSIN_TEST_DATABASE_URL for it. Built
+# for speed, not durability (fsync off): it holds test data only. stop_test_postgres removes it.
+start_test_postgres() {
+  ensure_postgres
+  PG_DIR="$(mktemp -d /tmp/tocsin-pg.XXXXXX)"
+  PG_AS=()
+  if [ "$(id -u)" = 0 ]; then
+    # PostgreSQL refuses to run as root.
+    chown postgres "$PG_DIR"
+    PG_AS=(runuser -u postgres --)
+  fi
+  local port
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U tocsin --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -s \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start
+  export TOCSIN_TEST_DATABASE_URL="postgres://tocsin@127.0.0.1:$port/postgres"
+  echo "$("$PG_BIN/postgres" --version) for the tests, on 127.0.0.1:$port ($PG_DIR)"
+}
+
+stop_test_postgres() {
+  if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR/data" ]; then
+    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -s stop || true
+    rm -rf "$PG_DIR"
+  fi
+}

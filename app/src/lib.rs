@@ -29,5 +29,8 @@ pub mod service;
 pub mod state;
 #[cfg(feature = "ssr")]
 pub mod storage;
+#[cfg(feature = "ssr")]
+#[doc(hidden)]
+pub mod testing;
 
 pub use pages::{App, shell};

@@ -17,8 +17,9 @@ pub struct Config {
     #[arg(long, env = "TOCSIN_LISTEN", default_value = "127.0.0.1:8888")]
     pub listen: SocketAddr,
 
-    /// Where Tocsin stores its data: a `sqlite:` URL. The default is a SQLite file under ./data/,
-    /// created with its folder on first start.
+    /// Where Tocsin stores its data: a `sqlite:` URL (one instance), or a `postgres:` URL
+    /// (several instances may share it). The default is a SQLite file under ./data/, created with
+    /// its folder on first start.
     #[arg(long, env = "TOCSIN_DATABASE_URL", default_value = "sqlite://data/tocsin.db", value_parser = parse_database_url)]
     pub database_url: String,
 
@@ -159,10 +160,15 @@ fn parse_database_url(input: &str) -> Result<String, String> {
     let url = input.trim();
     if url.starts_with("sqlite:") {
         Ok(url.to_owned())
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Err("PostgreSQL is not supported yet; use a sqlite: URL such as sqlite://data/tocsin.db".to_owned())
+    } else if app::storage::is_postgres_url(url) {
+        match url::Url::parse(url) {
+            Ok(_) => Ok(url.to_owned()),
+            Err(error) => Err(format!("is not a PostgreSQL URL such as postgres://tocsin@db.example/tocsin: {error}")),
+        }
     } else {
-        Err("must be a sqlite: URL such as sqlite://data/tocsin.db".to_owned())
+        Err("must be a sqlite: URL such as sqlite://data/tocsin.db, or a postgres: URL such as \
+             postgres://tocsin@db.example/tocsin"
+            .to_owned())
     }
 }
 
@@ -222,10 +228,12 @@ mod tests {
     }
 
     #[test]
-    fn only_sqlite_database_urls_are_accepted_for_now() {
+    fn sqlite_and_postgres_database_urls_are_accepted() {
         assert!(parse_database_url("sqlite://data/tocsin.db").is_ok());
         assert!(parse_database_url("sqlite::memory:").is_ok());
-        assert!(parse_database_url("postgres://localhost/tocsin").unwrap_err().contains("PostgreSQL"));
+        assert!(parse_database_url("postgres://tocsin@localhost/tocsin").is_ok());
+        assert!(parse_database_url("postgresql://tocsin:secret@db:5433/tocsin?sslmode=require").is_ok());
+        assert!(parse_database_url("postgres://[::1/tocsin").unwrap_err().contains("not a PostgreSQL URL"));
         assert!(parse_database_url("mysql://x").is_err());
     }
 }

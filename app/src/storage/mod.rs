@@ -1,10 +1,13 @@
 //! Persistence behind a narrow interface. SQL lives only in this module's backends; services and
 //! pages see [`Storage`] and domain types. Each backend keeps its own migrations folder.
 
+mod postgres;
+mod rows;
 mod sqlite;
 mod vault;
 mod writes;
 
+pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 pub use vault::Vault;
 pub use writes::{
@@ -323,7 +326,24 @@ pub struct DeliveryOutcome {
     pub release_address: bool,
 }
 
-/// Opens the storage a database URL names, creating and migrating it as needed.
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Two filters of one owner with the same name, in a list that replaces them all.
+fn name_taken(error: StorageError) -> StorageError {
+    match error {
+        StorageError::Database(error) if is_unique_violation(&error) => StorageError::Conflict,
+        other => other,
+    }
+}
+
+fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Opens the storage a database URL names (`sqlite:` or `postgres:`), creating and migrating it
+/// as needed. An error names the database without its password.
 pub async fn open(database_url: &str, vault: Vault) -> anyhow::Result<Arc<dyn Storage>> {
     use anyhow::Context as _;
     if database_url.starts_with("sqlite:") {
@@ -331,7 +351,57 @@ pub async fn open(database_url: &str, vault: Vault) -> anyhow::Result<Arc<dyn St
             .await
             .with_context(|| format!("could not open the SQLite database {database_url}"))?;
         Ok(Arc::new(storage))
+    } else if is_postgres_url(database_url) {
+        let storage = PostgresStorage::open(database_url, vault)
+            .await
+            .with_context(|| format!("could not open the PostgreSQL database {}", redacted_url(database_url)))?;
+        Ok(Arc::new(storage))
     } else {
-        anyhow::bail!("unsupported database URL {database_url:?}: Tocsin supports sqlite: URLs")
+        anyhow::bail!(
+            "unsupported database URL {:?}: Tocsin supports sqlite: and postgres: URLs",
+            redacted_url(database_url)
+        )
+    }
+}
+
+pub fn is_postgres_url(database_url: &str) -> bool {
+    database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")
+}
+
+/// The URL with its password (given before the host, or as the `password` parameter) replaced
+/// by `***`, fit for logs and error messages.
+pub fn redacted_url(database_url: &str) -> String {
+    let Ok(mut url) = url::Url::parse(database_url) else {
+        return "(an address that does not parse)".to_owned();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    if url.query_pairs().any(|(name, _)| name == "password") {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if name == "password" { "***".to_owned() } else { value.into_owned() };
+                (name.into_owned(), value)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn a_database_url_is_shown_without_its_password() {
+        assert_eq!(redacted_url("postgres://tocsin:hunter2@db:5432/tocsin"), "postgres://tocsin:***@db:5432/tocsin");
+        assert_eq!(
+            redacted_url("postgres://db/tocsin?user=tocsin&password=hunter2&sslmode=require"),
+            "postgres://db/tocsin?user=tocsin&password=***&sslmode=require"
+        );
+        assert_eq!(redacted_url("postgres://tocsin@db/tocsin"), "postgres://tocsin@db/tocsin");
+        assert_eq!(redacted_url("sqlite://data/tocsin.db"), "sqlite://data/tocsin.db");
     }
 }

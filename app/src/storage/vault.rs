@@ -35,3 +35,21 @@ impl Vault {
         }
     }
 }
+
+/// Every column that holds webhook addresses: (table, row key, column).
+pub(super) const SEALED_COLUMNS: [(&str, &str, &str); 11] = [
+    ("connections", "id", "incident_opened_addresses"),
+    ("connections", "id", "incident_acknowledged_addresses"),
+    ("connections", "id", "incident_resolved_addresses"),
+    ("connections", "id", "incident_muted_addresses"),
+    ("default_notifications", "id", "opened_addresses"),
+    ("default_notifications", "id", "acknowledged_addresses"),
+    ("default_notifications", "id", "resolved_addresses"),
+    ("default_notifications", "id", "muted_addresses"),
+    ("filtered_notifications", "id", "spec"),
+    ("deliveries", "id", "url"),
+    ("webhook_endpoints", "url", "url"),
+];
+
+/// A `LIKE` pattern that matches sealed values, and no plain address.
+pub(super) const SEALED: &str = "'tocsin:v1:%'";

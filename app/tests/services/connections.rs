@@ -38,7 +38,7 @@ fn customised() -> IncidentGrouping {
 
 #[tokio::test]
 async fn opening_a_database_creates_its_file_and_folders() {
-    let db = TestDb::new();
+    let db = TestDb::sqlite();
     db.connections().await;
     assert!(db.dir.path().join("nested/folder/tocsin.db").is_file());
 }
@@ -126,7 +126,7 @@ async fn a_corrupt_stored_value_is_an_internal_error_not_a_crash() {
     let db = TestDb::new();
     let service = db.connections().await;
     service.create(new_connection("dwh")).await.unwrap();
-    let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
+    let pool = db.raw().await;
     sqlx::query("UPDATE connections SET incident_opened_addresses = 'not a url'").execute(&pool).await.unwrap();
     assert!(matches!(service.incident_grouping(&name("dwh")).await, Err(ServiceError::Internal(_))));
 }
@@ -136,7 +136,7 @@ async fn the_database_refuses_values_the_domain_forbids() {
     let db = TestDb::new();
     let service = db.connections().await;
     service.create(new_connection("dwh")).await.unwrap();
-    let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
+    let pool = db.raw().await;
     for statement in [
         "UPDATE connections SET max_incident_length_days = 0",
         "UPDATE connections SET mute_for_days = 3651",

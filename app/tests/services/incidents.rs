@@ -458,14 +458,7 @@ async fn a_failed_transition_leaves_the_incident_and_its_history_untouched() {
     incidents.ingest(&name("dwh"), &[result("t", 0, Severity::Error)]).await.unwrap();
 
     // Make the history insert fail: the status update before it must roll back with it.
-    let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
-    sqlx::query(
-        "CREATE TRIGGER refuse_mutes BEFORE INSERT ON incident_status_changes WHEN NEW.to_status = 'muted' \
-         BEGIN SELECT RAISE(ABORT, 'refused'); END",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    db.refuse_transitions_when("refuse_mutes", "NEW.to_status = 'muted'").await;
     let query = all_statuses();
     let incident = incidents.list(&name("dwh"), &query).await.unwrap().incidents.remove(0);
     let actor = Actor { name: "alice".into(), source: ChangeSource::Ui };
@@ -475,16 +468,11 @@ async fn a_failed_transition_leaves_the_incident_and_its_history_untouched() {
     assert_eq!(incidents.history(&address(&incident)).await.unwrap().len(), 1);
 
     // And a batch whose second incident cannot record its transition stores nothing at all.
-    sqlx::query(
-        "CREATE TRIGGER refuse_second BEFORE INSERT ON incident_status_changes \
-         WHEN (SELECT count(*) FROM incidents) > 2 BEGIN SELECT RAISE(ABORT, 'refused'); END",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    db.refuse_transitions_when("refuse_second", "(SELECT count(*) FROM incidents) > 2").await;
     let batch = [result("u", 1, Severity::Error), result("v", 1, Severity::Error)];
     assert!(incidents.ingest(&name("dwh"), &batch).await.is_err());
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM check_results").fetch_one(&pool).await.unwrap();
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM check_results").fetch_one(&db.raw().await).await.unwrap();
     assert_eq!(stored, 1, "only the first batch's result");
     assert_eq!(incidents.list(&name("dwh"), &query).await.unwrap().total, 1);
 }
@@ -529,14 +517,7 @@ async fn concurrent_changes_are_committed_together_and_a_failing_one_undoes_only
     let tables: Vec<String> = (0..30).map(|n| format!("t{n}")).collect();
     let results: Vec<CheckResult> = tables.iter().map(|t| result(t, 0, Severity::Error)).collect();
     incidents.ingest(&name("dwh"), &results).await.unwrap();
-    let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
-    sqlx::query(
-        "CREATE TRIGGER refuse_mutes BEFORE INSERT ON incident_status_changes WHEN NEW.to_status = 'muted' \
-         BEGIN SELECT RAISE(ABORT, 'refused'); END",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    db.refuse_transitions_when("refuse_mutes", "NEW.to_status = 'muted'").await;
     let all = incidents.list(&name("dwh"), &all_statuses()).await.unwrap().incidents;
     assert_eq!(all.len(), 30);
 

@@ -1,4 +1,5 @@
-//! The services and their SQLite storage, on a real database file, a fresh one per test.
+//! The services and their storage, on a real database, a fresh one per test: a SQLite file, or
+//! with `TOCSIN_TEST_DATABASE_URL` a database of its own on that PostgreSQL server.
 
 mod connections;
 mod delivery;
@@ -19,11 +20,14 @@ use tempfile::TempDir;
 
 pub struct TestDb {
     pub dir: TempDir,
+    url: String,
 }
 
 impl Default for TestDb {
     fn default() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
+        let dir = tempfile::tempdir().unwrap();
+        let url = app::testing::fresh_database_url(&dir.path().join("nested/folder/tocsin.db"));
+        Self { dir, url }
     }
 }
 
@@ -32,8 +36,53 @@ impl TestDb {
         Self::default()
     }
 
+    /// A SQLite file, whatever the run's backend: for what only SQLite does.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("nested/folder/tocsin.db").display());
+        Self { dir, url }
+    }
+
     pub fn url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("nested/folder/tocsin.db").display())
+        self.url.clone()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        app::storage::is_postgres_url(&self.url)
+    }
+
+    /// A pool of connections of its own to the test's database, to read or change it behind
+    /// the services' back.
+    pub async fn raw(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.url).await.unwrap()
+    }
+
+    /// Makes the database refuse to record a transition while `condition` (SQL that both
+    /// backends read alike, on the transition `NEW`) holds, with a trigger called `name`: a test
+    /// then sees what a statement failing inside a transaction undoes.
+    pub async fn refuse_transitions_when(&self, name: &str, condition: &str) {
+        let pool = self.raw().await;
+        let statements = if self.is_postgres() {
+            vec![
+                format!(
+                    "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS \
+                     $$ BEGIN IF {condition} THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$"
+                ),
+                format!(
+                    "CREATE TRIGGER {name} BEFORE INSERT ON incident_status_changes FOR EACH ROW \
+                     EXECUTE FUNCTION {name}()"
+                ),
+            ]
+        } else {
+            vec![format!(
+                "CREATE TRIGGER {name} BEFORE INSERT ON incident_status_changes WHEN {condition} \
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )]
+        };
+        for statement in statements {
+            sqlx::query(&statement).execute(&pool).await.unwrap();
+        }
     }
 
     pub async fn storage(&self) -> Arc<dyn Storage> {

@@ -231,7 +231,7 @@ pub fn loopback(config: &mut server::config::Config) {
     config.throttle_delay = Duration::from_millis(20);
 }
 
-async fn count(pool: &sqlx::SqlitePool, sql: &str) -> i64 {
+async fn count(pool: &sqlx::AnyPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
@@ -256,7 +256,7 @@ async fn deleting_a_connection_removes_its_incidents_history_and_pending_deliver
         let incident = app.only_incident(connection).await;
         assert_eq!(app.post_empty(&format!("{incident}/status?status=muted")).await.0, 204);
     }
-    let pool = sqlx::SqlitePool::connect(&app.database_url()).await.unwrap();
+    let pool = app.raw().await;
     // Per connection: one check result and incident, two transitions (opened, muted), two deliveries.
     let tables = ["check_results", "incidents", "incident_status_changes", "deliveries"];
     let per_connection = [1, 1, 2, 2];
@@ -556,7 +556,7 @@ async fn global_defaults_fill_unset_statuses_and_an_empty_string_blocks_them() {
     assert_eq!(app.put_json("/api/defaults/defaultwebhooks", &json!({})).await.0, 204);
     app.ingest_failure("dwh", "customers").await;
     // Deliveries are written with the transition, so the table already says who will be told.
-    let pool = sqlx::SqlitePool::connect(&app.database_url()).await.unwrap();
+    let pool = app.raw().await;
     assert_eq!(count(&pool, "SELECT count(*) FROM deliveries").await, 2, "no default is left to notify");
     assert_eq!(received(&seen, 2).await.len(), 2);
 }

@@ -3,21 +3,13 @@
 
 use crate::{
     api::{loopback, received, recording_receiver},
-    spawn_app_with,
+    spawn_app_with, stored_text,
 };
 use reqwest::Method;
 use serde_json::json;
 
 fn key() -> app::crypto::SecretKey {
     app::crypto::SecretKey::parse(&app::crypto::SecretKey::generate()).unwrap()
-}
-
-/// The bytes of the database and its write-ahead log, as text.
-fn file_text(database_url: &str) -> String {
-    let path = database_url.trim_start_matches("sqlite://");
-    let mut bytes = std::fs::read(path).unwrap();
-    bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 #[tokio::test]
@@ -57,7 +49,7 @@ async fn with_a_secret_key_the_database_file_holds_no_webhook_url_and_delivery_s
     let paths: Vec<String> = received(&seen, 2).await.into_iter().map(|(path, _)| path).collect();
     assert!(paths.contains(&format!("/opened/{secret}")) && paths.contains(&format!("/finance/{secret}")), "{paths:?}");
 
-    let text = file_text(&app.database_url());
+    let text = stored_text(&app.database_url()).await;
     assert!(!text.contains(&secret), "a webhook URL is stored in plain text");
     assert!(!text.contains(&receiver), "a webhook host is stored in plain text");
     assert!(text.contains("tocsin:v1:"), "the addresses are stored sealed");
@@ -85,7 +77,7 @@ fn key_text() -> String {
 #[tokio::test]
 async fn addresses_saved_before_the_key_was_set_are_sealed_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("tocsin.db").display());
+    let url = app::testing::fresh_database_url(&dir.path().join("tocsin.db"));
     let secret = format!("token-{}", uuid::Uuid::new_v4().simple());
     {
         let storage = app::storage::open(&url, Default::default()).await.unwrap();
@@ -104,11 +96,11 @@ async fn addresses_saved_before_the_key_was_set_are_sealed_at_start_up() {
         };
         notifications.save_defaults(&addresses, None).await.unwrap();
     }
-    assert!(file_text(&url).contains(&secret));
+    assert!(stored_text(&url).await.contains(&secret));
     let vault = app::storage::Vault::new(Some(app::crypto::Sealer::new(&key())));
     let storage = app::storage::open(&url, vault).await.unwrap();
     let defaults = storage.default_notifications().await.unwrap();
     assert_eq!(defaults.opened.unwrap().to_string(), format!("https://hooks.example/{secret}"));
     drop(storage);
-    assert!(!file_text(&url).contains(&secret), "the plain address is gone from the file");
+    assert!(!stored_text(&url).await.contains(&secret), "the plain address is gone from the database");
 }

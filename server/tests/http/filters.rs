@@ -196,7 +196,7 @@ async fn a_filter_with_do_not_create_incidents_stores_the_results_but_opens_noth
     assert_eq!(answer, json!({"accepted": 1, "duplicates": 0, "incidents_opened": 0, "incidents_updated": 0}));
     let answer = fail(&app, "staging", "orders", 3).await;
     assert_eq!(answer["incidents_opened"], 1);
-    let pool = sqlx::SqlitePool::connect(&app.database_url()).await.unwrap();
+    let pool = app.raw().await;
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM check_results").fetch_one(&pool).await.unwrap();
     assert_eq!(stored, 2, "the suppressed result is stored all the same");
 }

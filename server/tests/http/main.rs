@@ -1,4 +1,5 @@
-//! The server as a browser and a script see it: real HTTP on loopback, a fresh SQLite file per test.
+//! The server as a browser and a script see it: real HTTP on loopback, a fresh database per test (a
+//! SQLite file, or with `TOCSIN_TEST_DATABASE_URL` a database of its own on that PostgreSQL server).
 
 mod access;
 mod api;
@@ -21,6 +22,7 @@ use tempfile::TempDir;
 pub struct TestApp {
     pub origin: String,
     pub client: reqwest::Client,
+    database_url: String,
     _dir: TempDir,
 }
 
@@ -33,7 +35,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.path().join("tocsin.db").display()),
+        database_url: app::testing::fresh_database_url(&dir.path().join("tocsin.db")),
         site_root: dir.path().join("site"),
         http_timeout: std::time::Duration::from_secs(10),
         ..Config::defaults()
@@ -48,12 +50,17 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap();
-    TestApp { origin, client, _dir: dir }
+    TestApp { origin, client, database_url: config.database_url, _dir: dir }
 }
 
 impl TestApp {
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self._dir.path().join("tocsin.db").display())
+        self.database_url.clone()
+    }
+
+    /// A pool of its own to the server's database, to look behind the server's back.
+    pub async fn raw(&self) -> sqlx::AnyPool {
+        raw(&self.database_url).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -248,7 +255,7 @@ fn bad_configuration_stops_start_up_with_a_clear_message() {
     let cases: [(&[&str], &str); 8] = [
         (&["--listen", "localhost"], "--listen"),
         (&["--database-url", "mysql://db/tocsin"], "sqlite:"),
-        (&["--database-url", "postgres://db/tocsin"], "PostgreSQL is not supported yet"),
+        (&["--database-url", "postgres://[::1/tocsin"], "not a PostgreSQL URL"),
         (&["--base-url", "tocsin.example.com"], "--base-url"),
         (&["--allow-subnets", "10.0.0.0/33"], "invalid prefix length"),
         (&["--retry-schedule", "5s,soon"], "is not a duration"),
@@ -264,6 +271,46 @@ fn bad_configuration_stops_start_up_with_a_clear_message() {
     let output = tocsin().env("TOCSIN_LISTEN", "127.0.0.1:99999").output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("127.0.0.1:99999"));
+}
+
+/// A pool of connections to the database at `url`, on either backend.
+pub async fn raw(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(url).await.unwrap()
+}
+
+/// Everything the database holds as text: for SQLite the bytes of its file and write-ahead log
+/// (freed pages included), for PostgreSQL every row of every table.
+pub async fn stored_text(url: &str) -> String {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        return String::from_utf8_lossy(&bytes).into_owned();
+    }
+    let pool = raw(url).await;
+    let tables: Vec<String> = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let mut text = String::new();
+    for table in tables {
+        let rows: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT t::text FROM {table} t")).fetch_all(&pool).await.unwrap();
+        text.extend(rows.into_iter().map(|row| row + "\n"));
+    }
+    text
+}
+
+#[test]
+fn an_unreachable_postgresql_database_stops_start_up_naming_it_without_its_password() {
+    let url = "postgres://tocsin:hunter2@127.0.0.1:9/tocsin";
+    let started = std::time::Instant::now();
+    let output = tocsin().env("TOCSIN_DATABASE_URL", url).env("TOCSIN_LISTEN", "127.0.0.1:0").output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("postgres://tocsin:***@127.0.0.1:9/tocsin"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
 }
 
 #[test]
@@ -323,7 +370,7 @@ async fn the_demo_creates_a_connection_with_grouped_and_triaged_incidents_and_ca
         service::IncidentService,
     };
     let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let database_url = app::testing::fresh_database_url(&dir.path().join("demo.db"));
     let run = || tocsin().env("TOCSIN_DATABASE_URL", &database_url).arg("demo").output().unwrap();
     let output = run();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

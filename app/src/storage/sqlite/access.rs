@@ -1,21 +1,14 @@
 //! Users, sessions and API tokens in SQLite. Only hashes of secrets reach the file.
 
-use super::{SqliteStorage, corrupt, is_unique_violation};
+use super::SqliteStorage;
 use crate::domain::{ApiToken, Timestamp, TokenName, UserName};
-use crate::storage::{AccessStore, StorageError, StorageResult};
+use crate::storage::is_unique_violation;
+use crate::storage::{
+    AccessStore, StorageError, StorageResult,
+    rows::{TOKEN_COLUMNS, corrupt, token_from_row},
+};
 use async_trait::async_trait;
-use sqlx::{Row, sqlite::SqliteRow};
-
-fn token_from_row(row: &SqliteRow) -> StorageResult<ApiToken> {
-    let name: String = row.try_get("name")?;
-    Ok(ApiToken {
-        id: row.try_get("id")?,
-        name: TokenName::parse(&name).map_err(|e| corrupt("api_tokens.name", e))?,
-        hint: row.try_get("hint")?,
-        created_at: Timestamp::from_millis(row.try_get("created_at")?),
-        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(Timestamp::from_millis),
-    })
-}
+use sqlx::Row;
 
 #[async_trait]
 impl AccessStore for SqliteStorage {
@@ -94,10 +87,9 @@ impl AccessStore for SqliteStorage {
         hint: &str,
         now: Timestamp,
     ) -> StorageResult<ApiToken> {
-        let row = sqlx::query(
-            "INSERT INTO api_tokens (name, hash, hint, created_at) VALUES (?, ?, ?, ?) \
-             RETURNING id, name, hint, created_at, revoked_at",
-        )
+        let row = sqlx::query(&format!(
+            "INSERT INTO api_tokens (name, hash, hint, created_at) VALUES (?, ?, ?, ?) RETURNING {TOKEN_COLUMNS}"
+        ))
         .bind(name.as_str())
         .bind(hash)
         .bind(hint)
@@ -108,7 +100,7 @@ impl AccessStore for SqliteStorage {
     }
 
     async fn api_tokens(&self) -> StorageResult<Vec<ApiToken>> {
-        sqlx::query("SELECT id, name, hint, created_at, revoked_at FROM api_tokens ORDER BY id DESC")
+        sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id DESC"))
             .fetch_all(&self.pool)
             .await?
             .iter()

@@ -1,16 +1,20 @@
 //! Connections in SQLite: their facts, incident settings and notification addresses, their
 //! filtered notifications, and the global defaults.
 
-use super::{
-    CONNECTION_COLUMNS, DEFAULT_COLUMNS, GROUPING_COLUMNS, SqliteStorage, bind_grouping, connection_from_row,
-    defaults_from_row, filters, grouping_from_row, is_unique_violation, name_taken, now_millis, stored,
-};
+use super::{SqliteStorage, filters};
+use crate::storage::{is_unique_violation, name_taken, now_millis};
 use crate::{
     domain::{
         Connection, ConnectionName, Description, FilterName, FilterOwner, FilteredNotification, IncidentGrouping,
         IncidentStatus, NewConnection, NotificationAddresses,
     },
-    storage::{ConnectionStore, FilterWrite, StorageError, StorageResult},
+    storage::{
+        ConnectionStore, FilterWrite, StorageError, StorageResult,
+        rows::{
+            CONNECTION_COLUMNS, DEFAULT_COLUMNS, GROUPING_COLUMNS, bind_grouping, connection_from_row,
+            defaults_from_row, filter_spec, grouping_from_row, stored_addresses,
+        },
+    },
 };
 use async_trait::async_trait;
 use sqlx::Row;
@@ -160,10 +164,10 @@ impl ConnectionStore for SqliteStorage {
             "UPDATE default_notifications SET opened_addresses = ?, acknowledged_addresses = ?, \
              resolved_addresses = ?, muted_addresses = ?, updated_at = ? WHERE id = 1",
         )
-        .bind(stored(defaults, IncidentStatus::Open, &self.vault))
-        .bind(stored(defaults, IncidentStatus::Acknowledged, &self.vault))
-        .bind(stored(defaults, IncidentStatus::Resolved, &self.vault))
-        .bind(stored(defaults, IncidentStatus::Muted, &self.vault))
+        .bind(stored_addresses(defaults, IncidentStatus::Open, &self.vault))
+        .bind(stored_addresses(defaults, IncidentStatus::Acknowledged, &self.vault))
+        .bind(stored_addresses(defaults, IncidentStatus::Resolved, &self.vault))
+        .bind(stored_addresses(defaults, IncidentStatus::Muted, &self.vault))
         .bind(now_millis())
         .execute(&mut *tx)
         .await?;
@@ -208,7 +212,7 @@ impl ConnectionStore for SqliteStorage {
             "UPDATE filtered_notifications SET name = ?, spec = ?, updated_at = ? WHERE connection_id IS ? AND name = ?",
         )
         .bind(filter.name.as_str())
-        .bind(filters::spec(filter, &self.vault)?)
+        .bind(filter_spec(filter, &self.vault)?)
         .bind(now_millis())
         .bind(id)
         .bind(name.as_str())

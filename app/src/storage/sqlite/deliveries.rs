@@ -1,16 +1,19 @@
 //! Deliveries in SQLite: recorded as planned in the transition's transaction, claimed with a
 //! lease, and their attempts recorded, fenced on the lease.
 
-use super::{SqliteStorage, corrupt};
+use super::SqliteStorage;
 use crate::{
-    domain::{
-        ConnectionName, Delivery, DeliveryAttempt, DeliveryState, Format, PlannedDelivery, RouteSource, Timestamp,
-        WebhookUrl,
+    domain::{ConnectionName, Delivery, DeliveryState, PlannedDelivery, Timestamp},
+    storage::{
+        ClaimedDelivery, DeliveryOutcome, DeliveryRecord, Outbox, StorageResult, Vault,
+        rows::{
+            ATTEMPT_COLUMNS, CLAIMED_COLUMNS, DELIVERY_COLUMNS, after_attempt, attach_attempts, attempt_from_row,
+            claimed_from_row, delivery_from_row, new_webhook_id,
+        },
     },
-    storage::{ClaimedDelivery, DeliveryOutcome, DeliveryRecord, Outbox, StorageResult, Vault},
 };
 use async_trait::async_trait;
-use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
+use sqlx::{Row, SqliteConnection};
 
 /// Records the planned deliveries of one transition, in one statement. Returns how many are
 /// pending: an address its receiver disabled gets its delivery recorded as skipped.
@@ -38,7 +41,7 @@ pub(super) async fn insert_deliveries(
                 (DeliveryState::Pending, None)
             }
         };
-        row.push_bind(format!("msg_{}", uuid::Uuid::new_v4().simple()))
+        row.push_bind(new_webhook_id())
             .push_bind(record.status_change_id)
             .push_bind(record.incident_id.to_owned())
             .push_bind(stored_url)
@@ -76,56 +79,6 @@ async fn disabled_addresses(
         .collect()
 }
 
-fn masked(url: &str) -> String {
-    WebhookUrl::parse(url).map(|url| url.redacted()).unwrap_or_else(|_| "(invalid address)".to_owned())
-}
-
-const DELIVERY_COLUMNS: &str = "d.id, d.incident_id, d.incident_status, d.url, d.format, d.state, d.attempts, \
-     d.next_attempt_at, d.last_error, d.created_at, d.route, (e.disabled_at IS NOT NULL) AS address_disabled";
-
-fn delivery_from_row(row: &SqliteRow, vault: &Vault) -> StorageResult<Delivery> {
-    let state: String = row.try_get("state")?;
-    let state: DeliveryState = state.parse().map_err(|e| corrupt("state", e))?;
-    let status: String = row.try_get("incident_status")?;
-    let url: String = row.try_get("url")?;
-    let attempts: i64 = row.try_get("attempts")?;
-    Ok(Delivery {
-        id: row.try_get("id")?,
-        incident_id: row.try_get("incident_id")?,
-        incident_status: status.parse().map_err(|e| corrupt("incident_status", e))?,
-        address: masked(&vault.open("deliveries.url", url)?),
-        format: row.try_get("format")?,
-        state,
-        attempts: attempts as u32,
-        next_attempt_at: (state == DeliveryState::Pending)
-            .then(|| row.try_get::<i64, _>("next_attempt_at").map(Timestamp::from_millis))
-            .transpose()?,
-        last_error: row.try_get("last_error")?,
-        created_at: Timestamp::from_millis(row.try_get("created_at")?),
-        address_disabled: row.try_get::<Option<bool>, _>("address_disabled")?.unwrap_or(false),
-        route: row.try_get::<Option<String>, _>("route")?.as_deref().and_then(RouteSource::from_label),
-        history: Vec::new(),
-    })
-}
-
-fn attempt_from_row(row: &SqliteRow) -> StorageResult<(i64, DeliveryAttempt)> {
-    let attempt: i64 = row.try_get("attempt")?;
-    let duration: i64 = row.try_get("duration_ms")?;
-    let status: Option<i64> = row.try_get("http_status")?;
-    Ok((
-        row.try_get("delivery_id")?,
-        DeliveryAttempt {
-            attempt: attempt as u32,
-            started_at: Timestamp::from_millis(row.try_get("started_at")?),
-            duration_ms: duration as u32,
-            http_status: status.map(|s| s as u16),
-            outcome: row.try_get("outcome")?,
-            error: row.try_get("error")?,
-            response_excerpt: row.try_get("response_excerpt")?,
-        },
-    ))
-}
-
 impl SqliteStorage {
     /// Deliveries matching `filter` (an SQL condition on `d`), newest first, with their attempts.
     async fn deliveries_where(&self, filter: &str, bind: &str, limit: u32) -> StorageResult<Vec<Delivery>> {
@@ -141,20 +94,18 @@ impl SqliteStorage {
         .map(|row| delivery_from_row(row, &self.vault))
         .collect::<StorageResult<Vec<_>>>()?;
         if let (Some(last), Some(first)) = (deliveries.last(), deliveries.first()) {
-            let attempts = sqlx::query(
-                "SELECT delivery_id, attempt, started_at, duration_ms, http_status, outcome, error, response_excerpt \
-                 FROM delivery_attempts WHERE delivery_id BETWEEN ? AND ? ORDER BY delivery_id, attempt",
-            )
+            let attempts = sqlx::query(&format!(
+                "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id BETWEEN ? AND ? \
+                 ORDER BY delivery_id, attempt"
+            ))
             .bind(last.id)
             .bind(first.id)
             .fetch_all(&self.pool)
-            .await?;
-            for row in &attempts {
-                let (delivery_id, attempt) = attempt_from_row(row)?;
-                if let Some(delivery) = deliveries.iter_mut().find(|d| d.id == delivery_id) {
-                    delivery.history.push(attempt);
-                }
-            }
+            .await?
+            .iter()
+            .map(attempt_from_row)
+            .collect::<StorageResult<Vec<_>>>()?;
+            attach_attempts(&mut deliveries, attempts);
         }
         Ok(deliveries)
     }
@@ -207,10 +158,10 @@ impl Outbox for SqliteStorage {
         .await?;
         let mut claimed = Vec::with_capacity(ids.len());
         for id in ids {
-            let row = sqlx::query(
+            let row = sqlx::query(&format!(
                 "UPDATE deliveries SET lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ? \
-                 WHERE id = ? RETURNING id, webhook_id, url, format, payload, attempts",
-            )
+                 WHERE id = ? RETURNING {CLAIMED_COLUMNS}"
+            ))
             .bind(owner)
             .bind(lease_until.millis())
             .bind(now.millis())
@@ -226,16 +177,7 @@ impl Outbox for SqliteStorage {
             .bind(lease_until.millis())
             .execute(&mut *tx)
             .await?;
-            let format: String = row.try_get("format")?;
-            let attempts: i64 = row.try_get("attempts")?;
-            claimed.push(ClaimedDelivery {
-                id: row.try_get("id")?,
-                webhook_id: row.try_get("webhook_id")?,
-                url: self.vault.open("deliveries.url", stored_url)?,
-                format: if format == "slack" { Format::Slack } else { Format::Dqops },
-                payload: row.try_get("payload")?,
-                attempt: attempts as u32,
-            });
+            claimed.push(claimed_from_row(&row, &self.vault)?);
         }
         tx.commit().await?;
         Ok(claimed)
@@ -252,11 +194,7 @@ impl Outbox for SqliteStorage {
     ) -> StorageResult<bool> {
         let stored_url = self.vault.seal(&delivery.url);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let (state, next_attempt_at, kind) = match outcome.next {
-            crate::storage::NextStep::Delivered => (DeliveryState::Delivered, None, "delivered"),
-            crate::storage::NextStep::RetryAt(at) => (DeliveryState::Pending, Some(at), "retry"),
-            crate::storage::NextStep::GiveUp => (DeliveryState::Failed, None, "failed"),
-        };
+        let (state, next_attempt_at, kind) = after_attempt(outcome.next);
         let updated = sqlx::query(
             "UPDATE deliveries SET state = ?, next_attempt_at = coalesce(?, next_attempt_at), last_error = ?, \
              lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND attempts = ?",

@@ -1,12 +1,15 @@
 //! Filtered notifications in SQLite: one row per filter, its spec as JSON, on a connection or
 //! global (no connection).
 
-use super::{corrupt, now_millis};
+use crate::storage::now_millis;
 use crate::{
     domain::{FilterOwner, FilteredNotification},
-    storage::{StorageResult, Vault},
+    storage::{
+        StorageResult, Vault,
+        rows::{filter_from_row, filter_spec},
+    },
 };
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 
 /// The connection's id for `owner`: `Some(None)` for the global filters, `None` when the
 /// connection does not exist.
@@ -31,18 +34,7 @@ pub(super) async fn load(
         .bind(connection_id)
         .fetch_all(conn)
         .await?;
-    rows.iter()
-        .map(|row| {
-            let spec = vault.open("filtered_notifications.spec", row.try_get("spec")?)?;
-            serde_json::from_str(&spec).map_err(|e| corrupt("filtered_notifications.spec", e))
-        })
-        .collect()
-}
-
-/// The stored spec: the filter as JSON, sealed whole (it holds addresses).
-pub(super) fn spec(filter: &FilteredNotification, vault: &Vault) -> StorageResult<String> {
-    let json = serde_json::to_string(filter).map_err(|e| corrupt("filtered_notifications.spec", e))?;
-    Ok(vault.seal(&json))
+    rows.iter().map(|row| filter_from_row(row, vault)).collect()
 }
 
 /// Replaces every filter of `connection_id` (or the global ones) with `filters`, in order.
@@ -71,7 +63,7 @@ pub(super) async fn insert(
     sqlx::query("INSERT INTO filtered_notifications (connection_id, name, spec, updated_at) VALUES (?, ?, ?, ?)")
         .bind(connection_id)
         .bind(filter.name.as_str())
-        .bind(spec(filter, vault)?)
+        .bind(filter_spec(filter, vault)?)
         .bind(now_millis())
         .execute(conn)
         .await?;

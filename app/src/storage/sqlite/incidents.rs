@@ -1,56 +1,22 @@
 //! Incidents, their issues and their transitions, in SQLite.
 
-use super::{
-    SqliteStorage, corrupt,
-    group::StatusJob,
-    rows::{
-        CHECK_RESULT_COLUMNS, INCIDENT_COLUMNS, check_result_from_row, incident_from_row, severity,
-        status_change_from_row,
-    },
-    writes::SqliteWrites,
-};
+use super::{SqliteStorage, group::StatusJob, writes::SqliteWrites};
 use crate::{
     domain::{
         CheckResult, ConnectionIncidentCounts, ConnectionName, Incident, IncidentOrder, IncidentPage, IncidentQuery,
         SeverityCounts, StatusChange, Timestamp,
     },
-    storage::{IncidentStore, IngestOutcome, StatusUpdate, StorageError, StorageResult, WriteWork},
+    storage::{
+        IncidentStore, IngestOutcome, StatusUpdate, StorageError, StorageResult, WriteWork,
+        rows::{
+            CHECK_RESULT_COLUMNS, FILTERED_COLUMNS, INCIDENT_COLUMNS, STATUS_CHANGE_COLUMNS, check_result_from_row,
+            corrupt, incident_from_row, like_pattern, order_column, severity, status_change_from_row,
+        },
+    },
 };
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use std::collections::BTreeMap;
-
-/// `LIKE` pattern of one filter token: `*` is the wildcard, and a token without one matches anywhere.
-fn like_pattern(token: &str) -> String {
-    let escaped = token.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    if escaped.contains('*') { escaped.replace('*', "%") } else { format!("%{escaped}%") }
-}
-
-fn order_column(order: IncidentOrder) -> &'static str {
-    match order {
-        IncidentOrder::Table => "i.table_name",
-        IncidentOrder::TablePriority => "i.table_priority",
-        IncidentOrder::FirstSeen => "i.first_seen",
-        IncidentOrder::LastSeen => "i.last_seen",
-        IncidentOrder::DataGroup => "i.data_group_name",
-        IncidentOrder::QualityDimension => "i.quality_dimension",
-        IncidentOrder::CheckName => "i.check_name",
-        IncidentOrder::HighestSeverity => "i.highest_severity",
-        IncidentOrder::FailedChecksCount => "i.failed_checks_count",
-    }
-}
-
-const FILTERED_COLUMNS: [&str; 9] = [
-    "i.id",
-    "i.schema_name",
-    "i.table_name",
-    "i.data_group_name",
-    "i.quality_dimension",
-    "i.check_category",
-    "i.check_type",
-    "i.check_name",
-    "i.issue_url",
-];
 
 /// Appends the WHERE clause of `query` (after `WHERE c.name = ?`).
 fn push_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a IncidentQuery, now: Timestamp) {
@@ -224,10 +190,9 @@ impl IncidentStore for SqliteStorage {
 
     #[tracing::instrument(skip_all, fields(incident = id))]
     async fn incident_history(&self, id: &str) -> StorageResult<Vec<StatusChange>> {
-        sqlx::query(
-            "SELECT from_status, to_status, changed_at, changed_by, source FROM incident_status_changes \
-             WHERE incident_id = ? ORDER BY id",
-        )
+        sqlx::query(&format!(
+            "SELECT {STATUS_CHANGE_COLUMNS} FROM incident_status_changes WHERE incident_id = ? ORDER BY id"
+        ))
         .bind(id)
         .fetch_all(&self.pool)
         .await?

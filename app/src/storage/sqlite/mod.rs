@@ -6,24 +6,12 @@ mod deliveries;
 mod filters;
 mod group;
 mod incidents;
-mod rows;
 mod sealing;
 mod writes;
 
 use super::{Storage, StorageError, StorageResult, Vault};
-use crate::domain::{
-    Connection, ConnectionName, DayCount, Description, IncidentGrouping, IncidentStatus, NotificationAddresses,
-    WebhookAddresses,
-};
 use async_trait::async_trait;
-use sqlx::{
-    Row, Sqlite,
-    query::Query,
-    sqlite::{
-        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-        SqliteSynchronous,
-    },
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::{str::FromStr, time::Duration};
 
 /// Reads share a pool; writes go through one connection, so that writers queue in order inside
@@ -37,11 +25,6 @@ pub struct SqliteStorage {
     /// Seals webhook addresses at rest when a key is set.
     vault: Vault,
 }
-
-const CONNECTION_COLUMNS: &str = "name, provider_type, description";
-const GROUPING_COLUMNS: &str = "grouping_level, minimum_severity, divide_by_data_groups, max_incident_length_days, \
-     mute_for_days, incidents_disabled, incident_opened_addresses, incident_acknowledged_addresses, \
-     incident_resolved_addresses, incident_muted_addresses";
 
 /// How long a statement waits for a lock another connection (or process) holds.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -123,108 +106,6 @@ fn is_busy(error: &StorageError) -> bool {
 
 const SQLITE_BUSY: i32 = 5;
 const SQLITE_LOCKED: i32 = 6;
-
-fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-fn corrupt(column: &'static str, reason: impl ToString) -> StorageError {
-    StorageError::Corrupt { column, reason: reason.to_string() }
-}
-
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
-/// Two filters of one owner with the same name, in a list that replaces them all.
-fn name_taken(error: StorageError) -> StorageError {
-    match error {
-        StorageError::Database(error) if is_unique_violation(&error) => StorageError::Conflict,
-        other => other,
-    }
-}
-
-fn connection_from_row(row: &SqliteRow) -> StorageResult<Connection> {
-    let name: String = row.try_get("name")?;
-    let provider_type: String = row.try_get("provider_type")?;
-    let description: String = row.try_get("description")?;
-    Ok(Connection {
-        name: ConnectionName::parse(&name).map_err(|e| corrupt("name", e))?,
-        provider_type: provider_type.parse().map_err(|e| corrupt("provider_type", e))?,
-        description: Description::parse(&description).map_err(|e| corrupt("description", e))?,
-    })
-}
-
-fn addresses_from_row(row: &SqliteRow, column: &'static str, vault: &Vault) -> StorageResult<Option<WebhookAddresses>> {
-    let stored: Option<String> = row.try_get(column)?;
-    stored
-        .map(|stored| {
-            let text = vault.open(column, stored)?;
-            WebhookAddresses::parse(&text).map_err(|e| corrupt(column, e))
-        })
-        .transpose()
-}
-
-fn grouping_from_row(row: &SqliteRow, vault: &Vault) -> StorageResult<IncidentGrouping> {
-    let level: String = row.try_get("grouping_level")?;
-    let severity: String = row.try_get("minimum_severity")?;
-    let max_days: u32 = row.try_get("max_incident_length_days")?;
-    let mute_days: u32 = row.try_get("mute_for_days")?;
-    Ok(IncidentGrouping {
-        grouping_level: level.parse().map_err(|e| corrupt("grouping_level", e))?,
-        minimum_severity: severity.parse().map_err(|e| corrupt("minimum_severity", e))?,
-        divide_by_data_groups: row.try_get("divide_by_data_groups")?,
-        max_incident_length_days: DayCount::new(max_days).map_err(|e| corrupt("max_incident_length_days", e))?,
-        mute_for_days: DayCount::new(mute_days).map_err(|e| corrupt("mute_for_days", e))?,
-        disabled: row.try_get("incidents_disabled")?,
-        notification: NotificationAddresses {
-            opened: addresses_from_row(row, "incident_opened_addresses", vault)?,
-            acknowledged: addresses_from_row(row, "incident_acknowledged_addresses", vault)?,
-            resolved: addresses_from_row(row, "incident_resolved_addresses", vault)?,
-            muted: addresses_from_row(row, "incident_muted_addresses", vault)?,
-        },
-    })
-}
-
-/// Binds the values of [`GROUPING_COLUMNS`], in that order.
-fn bind_grouping<'q>(
-    query: Query<'q, Sqlite, SqliteArguments<'q>>,
-    grouping: &'q IncidentGrouping,
-    vault: &Vault,
-) -> Query<'q, Sqlite, SqliteArguments<'q>> {
-    query
-        .bind(grouping.grouping_level.as_str())
-        .bind(grouping.minimum_severity.as_str())
-        .bind(grouping.divide_by_data_groups)
-        .bind(grouping.max_incident_length_days.get())
-        .bind(grouping.mute_for_days.get())
-        .bind(grouping.disabled)
-        .bind(stored_addresses(grouping, IncidentStatus::Open, vault))
-        .bind(stored_addresses(grouping, IncidentStatus::Acknowledged, vault))
-        .bind(stored_addresses(grouping, IncidentStatus::Resolved, vault))
-        .bind(stored_addresses(grouping, IncidentStatus::Muted, vault))
-}
-
-/// The stored spelling of one status's addresses: NULL when not set.
-fn stored_addresses(grouping: &IncidentGrouping, status: IncidentStatus, vault: &Vault) -> Option<String> {
-    stored(&grouping.notification, status, vault)
-}
-
-fn stored(addresses: &NotificationAddresses, status: IncidentStatus, vault: &Vault) -> Option<String> {
-    addresses.for_status(status).map(|addresses| vault.seal(&addresses.to_string()))
-}
-
-/// The columns of `default_notifications`, which [`defaults_from_row`] reads.
-const DEFAULT_COLUMNS: &str = "opened_addresses, acknowledged_addresses, resolved_addresses, muted_addresses";
-
-fn defaults_from_row(row: &SqliteRow, vault: &Vault) -> StorageResult<NotificationAddresses> {
-    Ok(NotificationAddresses {
-        opened: addresses_from_row(row, "opened_addresses", vault)?,
-        acknowledged: addresses_from_row(row, "acknowledged_addresses", vault)?,
-        resolved: addresses_from_row(row, "resolved_addresses", vault)?,
-        muted: addresses_from_row(row, "muted_addresses", vault)?,
-    })
-}
 
 #[async_trait]
 impl Storage for SqliteStorage {

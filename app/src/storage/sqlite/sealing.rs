@@ -3,26 +3,12 @@
 //! that holds sealed addresses is refused instead of failing later, request by request.
 
 use crate::crypto::SealError;
-use crate::storage::{StorageError, StorageResult, Vault};
+use crate::storage::{
+    StorageError, StorageResult, Vault,
+    vault::{SEALED, SEALED_COLUMNS},
+};
 use sqlx::{Row, SqlitePool};
 use tokio::time::Instant;
-
-/// Every column that holds webhook addresses: (table, row key, column).
-const SEALED_COLUMNS: [(&str, &str, &str); 11] = [
-    ("connections", "id", "incident_opened_addresses"),
-    ("connections", "id", "incident_acknowledged_addresses"),
-    ("connections", "id", "incident_resolved_addresses"),
-    ("connections", "id", "incident_muted_addresses"),
-    ("default_notifications", "id", "opened_addresses"),
-    ("default_notifications", "id", "acknowledged_addresses"),
-    ("default_notifications", "id", "resolved_addresses"),
-    ("default_notifications", "id", "muted_addresses"),
-    ("filtered_notifications", "id", "spec"),
-    ("deliveries", "id", "url"),
-    ("webhook_endpoints", "url", "url"),
-];
-
-const SEALED: &str = "'tocsin:v1:%'";
 
 pub(super) async fn check_or_seal(writer: &SqlitePool, vault: &Vault, deadline: Instant) -> StorageResult<()> {
     let sealed_now = super::until_free(deadline, "seal the webhook addresses", || seal(writer, vault)).await?;

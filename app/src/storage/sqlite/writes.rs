@@ -1,10 +1,7 @@
 //! The write steps of the incident rules (`crate::incidents`) in SQLite, on one connection
 //! inside the transaction that its caller began.
 
-use super::{
-    defaults_from_row, deliveries, filters, grouping_from_row,
-    rows::{CHECK_RESULT_COLUMNS, INCIDENT_COLUMNS, incident_from_row, optional_time, status, time},
-};
+use super::{deliveries, filters};
 use crate::{
     domain::{
         CheckResult, ConnectionName, Incident, IncidentStatus, IncidentWindow, PlannedDelivery, Routing, StatusChange,
@@ -13,6 +10,10 @@ use crate::{
     storage::{
         CandidateIncident, ConnectionPolicy, DeliveryRecord, IncidentGrowth, IncidentWrites, NewIncident,
         StorageResult, Vault,
+        rows::{
+            CHECK_RESULT_COLUMNS, DEFAULT_COLUMNS, GROUPING_COLUMNS, INCIDENT_COLUMNS, corrupt, defaults_from_row,
+            grouping_from_row, incident_from_row, optional_time, status, time,
+        },
     },
 };
 use async_trait::async_trait;
@@ -41,8 +42,7 @@ impl IncidentWrites for SqliteWrites<'_> {
     async fn connection_policy(&mut self, name: &ConnectionName) -> StorageResult<Option<ConnectionPolicy>> {
         let sql = format!(
             "SELECT c.id, {}, {} FROM connections c LEFT JOIN default_notifications d ON d.id = 1 WHERE c.name = ?",
-            super::GROUPING_COLUMNS,
-            super::DEFAULT_COLUMNS
+            GROUPING_COLUMNS, DEFAULT_COLUMNS
         );
         let Some(row) = sqlx::query(&sql).bind(name.as_str()).fetch_optional(&mut *self.conn).await? else {
             return Ok(None);
@@ -187,7 +187,7 @@ impl IncidentWrites for SqliteWrites<'_> {
                 .bind(connection_id)
                 .fetch_optional(&mut *self.conn)
                 .await?;
-        current.map(|text| text.parse().map_err(|e| super::corrupt("status", e))).transpose()
+        current.map(|text| text.parse().map_err(|e| corrupt("status", e))).transpose()
     }
 
     async fn set_status(

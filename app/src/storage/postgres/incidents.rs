@@ -1,0 +1,227 @@
+//! Incidents, their issues and their transitions, in PostgreSQL.
+
+use super::{PostgresStorage, writes::PgWrites};
+use crate::{
+    domain::{
+        CheckResult, ConnectionIncidentCounts, ConnectionName, Incident, IncidentOrder, IncidentPage, IncidentQuery,
+        SeverityCounts, StatusChange, Timestamp,
+    },
+    storage::{
+        IncidentStore, IngestOutcome, StatusUpdate, StorageResult, WriteWork,
+        rows::{
+            CHECK_RESULT_COLUMNS, FILTERED_COLUMNS, INCIDENT_COLUMNS, STATUS_CHANGE_COLUMNS, check_result_from_row,
+            corrupt, incident_from_row, like_pattern, order_column, severity, status_change_from_row,
+        },
+    },
+};
+use async_trait::async_trait;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use std::collections::BTreeMap;
+
+/// The orders by a text column.
+const TEXT_ORDERS: [IncidentOrder; 4] =
+    [IncidentOrder::Table, IncidentOrder::DataGroup, IncidentOrder::QualityDimension, IncidentOrder::CheckName];
+
+/// Appends the WHERE clause of `query` (after `WHERE c.name = $1`).
+fn push_filters<'a>(sql: &mut QueryBuilder<'a, Postgres>, query: &'a IncidentQuery, now: Timestamp) {
+    sql.push(" AND i.first_seen >= ");
+    sql.push_bind(now.start_of_month(query.months.saturating_sub(1)).millis());
+    sql.push(" AND i.status IN (");
+    let mut statuses = sql.separated(", ");
+    for status in &query.statuses {
+        statuses.push_bind(status.as_str());
+    }
+    sql.push(")");
+    if let Some(severity) = query.severity {
+        sql.push(" AND i.highest_severity = ").push_bind(i64::from(severity.level()));
+    }
+    if let Some(dimension) = &query.dimension {
+        sql.push(" AND i.quality_dimension = ").push_bind(dimension.as_str());
+    }
+    if let Some(category) = &query.category {
+        sql.push(" AND i.check_category = ").push_bind(category.as_str());
+    }
+    for token in query.filter.iter().flat_map(|filter| filter.split_whitespace()) {
+        sql.push(" AND (");
+        let pattern = like_pattern(token);
+        for (index, column) in FILTERED_COLUMNS.iter().enumerate() {
+            if index > 0 {
+                sql.push(" OR ");
+            }
+            // ILIKE: PostgreSQL's LIKE minds case, and the filter must not.
+            sql.push(format!("{column} ILIKE ")).push_bind(pattern.clone()).push(" ESCAPE '\\'");
+        }
+        sql.push(")");
+    }
+}
+
+/// The connection's id; `None` when no connection has this name.
+async fn connection_id(conn: &mut PgConnection, name: &ConnectionName) -> StorageResult<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT id FROM connections WHERE name = $1")
+        .bind(name.as_str())
+        .fetch_optional(conn)
+        .await?)
+}
+
+#[async_trait]
+impl IncidentStore for PostgresStorage {
+    async fn write_ingest(&self, work: WriteWork<Option<IngestOutcome>>) -> StorageResult<Option<IngestOutcome>> {
+        let mut tx = self.pool.begin().await?;
+        let outcome = work(&mut PgWrites::new(&mut tx, &self.vault)).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// In a transaction of its own: changes run side by side on the pool's connections, and
+    /// PostgreSQL flushes the commits that wait together.
+    async fn write_status_change(&self, work: WriteWork<StatusUpdate>) -> StorageResult<StatusUpdate> {
+        let mut tx = self.pool.begin().await?;
+        let outcome = work(&mut PgWrites::new(&mut tx, &self.vault)).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn incident_counts(&self) -> StorageResult<Vec<ConnectionIncidentCounts>> {
+        let rows = sqlx::query(
+            "SELECT c.name, i.status, i.highest_severity, count(i.id) AS n FROM connections c \
+             LEFT JOIN incidents i ON i.connection_id = c.id AND i.status IN ('open', 'acknowledged') \
+             GROUP BY c.name, i.status, i.highest_severity ORDER BY c.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts: BTreeMap<String, ConnectionIncidentCounts> = BTreeMap::new();
+        for row in rows {
+            let name: String = row.try_get("name")?;
+            let entry = match counts.entry(name.clone()) {
+                std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::btree_map::Entry::Vacant(entry) => entry.insert(ConnectionIncidentCounts {
+                    connection: ConnectionName::parse(&name).map_err(|e| corrupt("name", e))?,
+                    open: SeverityCounts::default(),
+                    acknowledged: SeverityCounts::default(),
+                }),
+            };
+            let Some(status_text) = row.try_get::<Option<String>, _>("status")? else {
+                continue; // a connection without incidents
+            };
+            let count: i64 = row.try_get("n")?;
+            let severity = severity(&row, "highest_severity")?;
+            match status_text.as_str() {
+                "open" => entry.open.add(severity, count as u32),
+                _ => entry.acknowledged.add(severity, count as u32),
+            }
+        }
+        Ok(counts.into_values().collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %connection))]
+    async fn list_incidents(
+        &self,
+        connection: &ConnectionName,
+        query: &IncidentQuery,
+        now: Timestamp,
+    ) -> StorageResult<Option<IncidentPage>> {
+        let mut conn = self.pool.acquire().await?;
+        if connection_id(&mut conn, connection).await?.is_none() {
+            return Ok(None);
+        }
+        if query.statuses.is_empty() {
+            return Ok(Some(IncidentPage { incidents: Vec::new(), total: 0 }));
+        }
+        let mut count = QueryBuilder::<Postgres>::new(
+            "SELECT count(*) FROM incidents i JOIN connections c ON c.id = i.connection_id WHERE c.name = ",
+        );
+        count.push_bind(connection.as_str());
+        push_filters(&mut count, query, now);
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+
+        let mut select = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i JOIN connections c ON c.id = i.connection_id WHERE c.name = "
+        ));
+        select.push_bind(connection.as_str());
+        push_filters(&mut select, query, now);
+        // As SQLite orders: empty values first when ascending, text by its bytes, ties newest
+        // first and then by id.
+        let direction = if query.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" };
+        let column = order_column(query.order);
+        let collation = if TEXT_ORDERS.contains(&query.order) { " COLLATE \"C\"" } else { "" };
+        let ties = if query.order == IncidentOrder::FirstSeen { "" } else { ", i.first_seen DESC" };
+        select.push(format!(" ORDER BY {column}{collation} {direction}{ties}, i.id COLLATE \"C\" LIMIT "));
+        select.push_bind(i64::from(query.limit));
+        select.push(" OFFSET ");
+        select.push_bind(i64::from(query.page.saturating_sub(1)) * i64::from(query.limit));
+        let incidents = select
+            .build()
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(incident_from_row)
+            .collect::<StorageResult<Vec<_>>>()?;
+        Ok(Some(IncidentPage { incidents, total: total as u32 }))
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %connection, incident = id))]
+    async fn find_incident(&self, connection: &ConnectionName, id: &str) -> StorageResult<Option<Incident>> {
+        sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i JOIN connections c ON c.id = i.connection_id \
+             WHERE c.name = $1 AND i.id = $2"
+        ))
+        .bind(connection.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(incident_from_row)
+        .transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(connection = %connection, incident = id))]
+    async fn set_issue_url(
+        &self,
+        connection: &ConnectionName,
+        id: &str,
+        issue_url: Option<&str>,
+        now: Timestamp,
+    ) -> StorageResult<bool> {
+        let result = sqlx::query(
+            "UPDATE incidents SET issue_url = $1, updated_at = $2 \
+             WHERE id = $3 AND connection_id = (SELECT id FROM connections WHERE name = $4)",
+        )
+        .bind(issue_url)
+        .bind(now.millis())
+        .bind(id)
+        .bind(connection.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    #[tracing::instrument(skip_all, fields(incident = id))]
+    async fn incident_history(&self, id: &str) -> StorageResult<Vec<StatusChange>> {
+        sqlx::query(&format!(
+            "SELECT {STATUS_CHANGE_COLUMNS} FROM incident_status_changes WHERE incident_id = $1 ORDER BY id"
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(status_change_from_row)
+        .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(incident = id))]
+    async fn incident_issues(&self, id: &str, limit: u32, offset: u32) -> StorageResult<Vec<CheckResult>> {
+        sqlx::query(&format!(
+            "SELECT {CHECK_RESULT_COLUMNS} FROM check_results WHERE incident_id = $1 \
+             ORDER BY executed_at DESC, id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(id)
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(check_result_from_row)
+        .collect()
+    }
+}
