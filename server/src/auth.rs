@@ -15,31 +15,22 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use std::{
-    collections::{HashMap, VecDeque},
-    net::{IpAddr, SocketAddr},
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::net::SocketAddr;
 
 /// The cookie that carries the session id.
 pub const SESSION_COOKIE: &str = "tocsin_session";
-/// Failed sign-ins one address may make in [`FAILURE_WINDOW`]; the next is refused with 429.
-pub const MAX_FAILURES: usize = 5;
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
-
-/// What the sign-in checks need: the service, the limiter and how to write the cookie.
+/// What the sign-in checks need: the service (which also limits failed sign-ins, see
+/// `app::service::access::MAX_FAILURES`) and how to write the cookie.
 #[derive(Clone)]
 pub struct Gate {
     access: AccessService,
-    limiter: Arc<FailureLimiter>,
     /// Cookies get `Secure` when Tocsin is served over https.
     secure_cookies: bool,
 }
 
 impl Gate {
     pub fn new(access: AccessService, secure_cookies: bool) -> Self {
-        Self { access, limiter: Arc::new(FailureLimiter::new(MAX_FAILURES, FAILURE_WINDOW)), secure_cookies }
+        Self { access, secure_cookies }
     }
 
     fn session_cookie(&self, id: &str, max_age: u64) -> HeaderValue {
@@ -158,7 +149,11 @@ pub async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let address = client.ip();
-    if let Some(wait) = gate.limiter.blocked(address, Instant::now()) {
+    let wait = match gate.access.sign_in_wait(address).await {
+        Ok(wait) => wait,
+        Err(error) => return internal(paths::SIGN_IN, error),
+    };
+    if let Some(wait) = wait {
         tracing::warn!(%address, "sign-in refused: too many failed attempts");
         let mut response = refusal(
             paths::SIGN_IN,
@@ -174,7 +169,9 @@ pub async fn sign_in(
     let previous = cookie(&headers, SESSION_COOKIE);
     match gate.access.sign_in(&form.user, &form.password, previous).await {
         Ok(Some(session)) => {
-            gate.limiter.forget(address);
+            if let Err(error) = gate.access.sign_in_succeeded(address).await {
+                tracing::warn!(%address, error = format!("{error:#}"), "could not forget the failed sign-ins");
+            }
             tracing::info!(user = %session.user, "signed in");
             let mut response = Redirect::to(safe_next(&form.next)).into_response();
             let max_age = u64::from(SESSION_DAYS) * 86_400;
@@ -182,7 +179,9 @@ pub async fn sign_in(
             response
         }
         Ok(None) => {
-            gate.limiter.fail(address, Instant::now());
+            if let Err(error) = gate.access.sign_in_failed(address).await {
+                return internal(paths::SIGN_IN, error);
+            }
             tracing::warn!(%address, "sign-in failed: wrong user name or password");
             Redirect::to(&sign_in_page(&[("error", "invalid"), ("user", &form.user), ("next", &form.next)]))
                 .into_response()
@@ -203,76 +202,9 @@ pub async fn sign_out(State(gate): State<Gate>, headers: HeaderMap) -> Response 
     response
 }
 
-/// Counts failed sign-ins per client address over a sliding window.
-pub struct FailureLimiter {
-    max: usize,
-    window: Duration,
-    failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
-}
-
-impl FailureLimiter {
-    pub fn new(max: usize, window: Duration) -> Self {
-        Self { max, window, failures: Mutex::default() }
-    }
-
-    /// How long `address` must wait, when it has failed too often.
-    pub fn blocked(&self, address: IpAddr, now: Instant) -> Option<Duration> {
-        let mut failures = self.failures.lock().expect("the limiter's lock is never poisoned");
-        let recent = failures.get_mut(&address)?;
-        while recent.front().is_some_and(|at| now.duration_since(*at) >= self.window) {
-            recent.pop_front();
-        }
-        if recent.len() < self.max {
-            return None;
-        }
-        recent.front().map(|oldest| self.window.saturating_sub(now.duration_since(*oldest)))
-    }
-
-    pub fn fail(&self, address: IpAddr, now: Instant) {
-        let mut failures = self.failures.lock().expect("the limiter's lock is never poisoned");
-        // Addresses that stopped failing are dropped, so the map cannot grow without bound.
-        if failures.len() > 10_000 {
-            failures.retain(|_, recent| recent.back().is_some_and(|at| now.duration_since(*at) < self.window));
-        }
-        let recent = failures.entry(address).or_default();
-        recent.push_back(now);
-        if recent.len() > self.max {
-            recent.pop_front();
-        }
-    }
-
-    pub fn forget(&self, address: IpAddr) {
-        self.failures.lock().expect("the limiter's lock is never poisoned").remove(&address);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_sixth_failure_in_a_minute_is_blocked_until_the_oldest_expires() {
-        let limiter = FailureLimiter::new(5, Duration::from_secs(60));
-        let (address, start) = ("192.0.2.1".parse().unwrap(), Instant::now());
-        for second in 0..5 {
-            assert_eq!(limiter.blocked(address, start + Duration::from_secs(second)), None);
-            limiter.fail(address, start + Duration::from_secs(second));
-        }
-        assert_eq!(limiter.blocked(address, start + Duration::from_secs(10)), Some(Duration::from_secs(50)));
-        assert_eq!(limiter.blocked("192.0.2.2".parse().unwrap(), start), None, "other addresses are not blocked");
-        assert_eq!(limiter.blocked(address, start + Duration::from_secs(60)), None);
-    }
-
-    #[test]
-    fn a_success_forgets_the_failures() {
-        let limiter = FailureLimiter::new(5, Duration::from_secs(60));
-        let (address, now) = ("192.0.2.1".parse().unwrap(), Instant::now());
-        for _ in 0..5 {
-            limiter.fail(address, now);
-        }
-        limiter.forget(address);
-        assert_eq!(limiter.blocked(address, now), None);
-    }
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {

@@ -114,6 +114,10 @@ impl DeliveryWorker {
             Ok(count) => tracing::warn!(count, "resending deliveries that were in flight when Tocsin last stopped"),
             Err(error) => tracing::error!(error = format!("{error:#}"), "could not release abandoned leases"),
         }
+        let relay = tokio::spawn({
+            let (storage, wake, stop) = (self.storage.clone(), self.wake.clone(), shutdown.clone());
+            async move { storage.relay_wake_ups(wake, stop).await }
+        });
         let mut backoff = RESTART_BACKOFF;
         loop {
             let started = tokio::time::Instant::now();
@@ -136,6 +140,7 @@ impl DeliveryWorker {
             }
             backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
         }
+        relay.abort();
         tracing::info!("delivery worker stopped");
     }
 

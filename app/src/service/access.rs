@@ -7,12 +7,33 @@ use crate::{
     domain::{ApiToken, MIN_PASSWORD_CHARS, Timestamp, TokenName, UserName},
     storage::{Storage, StorageError},
 };
-use std::sync::{Arc, OnceLock};
+use std::{
+    net::IpAddr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 /// How long a session lasts after sign-in.
 pub const SESSION_DAYS: u32 = 7;
 /// What API tokens start with, so that secret scanners and people can recognise them.
 pub const TOKEN_PREFIX: &str = "tocsin_";
+/// Failed sign-ins one client address may make in [`FAILURE_WINDOW`]; the next is refused. The
+/// failures are stored, so the limit holds across every instance on one database.
+pub const MAX_FAILURES: usize = 5;
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// How long an address that failed at `failures` (oldest first) must wait at `now` before it
+/// may try again; `None` when it may try now.
+pub fn sign_in_wait(failures: &[Timestamp], now: Timestamp, max: usize, window: Duration) -> Option<Duration> {
+    let window_ms = window.as_millis() as i64;
+    let recent: Vec<&Timestamp> = failures.iter().filter(|at| now.millis() - at.millis() < window_ms).collect();
+    if recent.len() < max {
+        return None;
+    }
+    // Waiting until the oldest of the last `max` failures leaves the window.
+    let oldest = recent[recent.len() - max];
+    Some(Duration::from_millis((window_ms - (now.millis() - oldest.millis())).max(0) as u64))
+}
 
 /// The user a request was signed in as; the server adds it to the request's extensions.
 #[derive(Clone, Debug)]
@@ -43,6 +64,26 @@ impl AccessService {
 
     pub fn enabled(&self) -> bool {
         self.enabled
+    }
+
+    /// How long `address` must wait before it may try to sign in again, after too many failures.
+    pub async fn sign_in_wait(&self, address: IpAddr) -> ServiceResult<Option<Duration>> {
+        let now = (self.clock)();
+        let since = Timestamp::from_millis(now.millis() - FAILURE_WINDOW.as_millis() as i64);
+        let failures = self.storage.sign_in_failures(&address.to_string(), since).await?;
+        Ok(sign_in_wait(&failures, now, MAX_FAILURES, FAILURE_WINDOW))
+    }
+
+    /// Counts a failed sign-in against `address`.
+    pub async fn sign_in_failed(&self, address: IpAddr) -> ServiceResult<()> {
+        let now = (self.clock)();
+        let forget_before = Timestamp::from_millis(now.millis() - FAILURE_WINDOW.as_millis() as i64);
+        Ok(self.storage.record_sign_in_failure(&address.to_string(), now, forget_before).await?)
+    }
+
+    /// Forgets the failures of `address`, which just signed in.
+    pub async fn sign_in_succeeded(&self, address: IpAddr) -> ServiceResult<()> {
+        Ok(self.storage.forget_sign_in_failures(&address.to_string()).await?)
     }
 
     pub async fn user_count(&self) -> ServiceResult<u64> {
@@ -142,4 +183,24 @@ impl AccessService {
 /// Runs slow hashing off the async runtime.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
     tokio::task::spawn_blocking(work).await.map_err(|error| ServiceError::Internal(error.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_millis(1_800_000_000_000 + second * 1000)
+    }
+
+    #[test]
+    fn the_sixth_failure_in_a_minute_waits_until_the_oldest_leaves_the_window() {
+        let window = Duration::from_secs(60);
+        let failures: Vec<Timestamp> = (0..5).map(at).collect();
+        assert_eq!(sign_in_wait(&failures[..4], at(10), 5, window), None, "four failures may try again");
+        assert_eq!(sign_in_wait(&failures, at(10), 5, window), Some(Duration::from_secs(50)));
+        assert_eq!(sign_in_wait(&failures, at(60), 5, window), None, "the oldest has left the window");
+        let many: Vec<Timestamp> = (0..8).map(at).collect();
+        assert_eq!(sign_in_wait(&many, at(10), 5, window), Some(Duration::from_secs(53)), "the fifth newest counts");
+    }
 }

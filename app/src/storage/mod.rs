@@ -173,8 +173,9 @@ pub trait Outbox: Send + Sync + 'static {
     ) -> StorageResult<Vec<ClaimedDelivery>>;
 
     /// Frees the leases of deliveries that a previous run of this server claimed and never
-    /// finished (it was killed). SQLite serves one Tocsin instance, so every lease at start-up is
-    /// abandoned; returns how many were freed.
+    /// finished (it was killed); returns how many were freed. SQLite serves one Tocsin instance,
+    /// so every lease at start-up is abandoned. On PostgreSQL a lease may be another instance's,
+    /// in flight: none is freed, and an abandoned one is taken over when it expires.
     async fn release_abandoned_leases(&self) -> StorageResult<u64>;
 
     /// Gives back leased deliveries unsent (their batch stopped at a failure) and frees `url`.
@@ -203,6 +204,13 @@ pub trait Outbox: Send + Sync + 'static {
 
     /// Re-enables the address of a delivery; false when it was not disabled.
     async fn enable_delivery_address(&self, id: i64) -> StorageResult<bool>;
+
+    /// Wakes `wake` whenever a change that queued deliveries commits on another instance sharing
+    /// this database, until `stop` is cancelled; polling covers any wake-up lost meanwhile. A
+    /// backend that serves one instance has nothing to relay.
+    async fn relay_wake_ups(&self, wake: Arc<tokio::sync::Notify>, stop: tokio_util::sync::CancellationToken) {
+        let _ = (wake, stop);
+    }
 }
 
 /// Users, sessions and API tokens.
@@ -248,6 +256,21 @@ pub trait AccessStore: Send + Sync + 'static {
 
     /// Whether a token with this hash exists and is not revoked.
     async fn api_token_valid(&self, hash: &[u8]) -> StorageResult<bool>;
+
+    /// Records a failed sign-in from `address`, and forgets every failure (of any address) from
+    /// before `forget_before`.
+    async fn record_sign_in_failure(
+        &self,
+        address: &str,
+        now: Timestamp,
+        forget_before: Timestamp,
+    ) -> StorageResult<()>;
+
+    /// When `address` failed to sign in since `since`, oldest first.
+    async fn sign_in_failures(&self, address: &str, since: Timestamp) -> StorageResult<Vec<Timestamp>>;
+
+    /// Forgets the failed sign-ins of `address` (it signed in).
+    async fn forget_sign_in_failures(&self, address: &str) -> StorageResult<()>;
 }
 
 /// What storing a batch of check results did.

@@ -473,3 +473,109 @@ async fn a_panic_while_sending_gives_back_that_addresses_deliveries_and_they_are
     assert_eq!(deliveries[0].state, DeliveryState::Delivered);
     assert_eq!(deliveries[0].attempts, 1, "the attempt the panic interrupted is not counted");
 }
+
+/// Twenty workers claim from one outbox at once (on PostgreSQL, twenty connections at once):
+/// each delivery is leased to exactly one of them and recorded once, no address is leased to two
+/// at a time, and an incident's deliveries to one address go out in the order they were queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_claimers_deliver_four_thousand_deliveries_each_once_and_in_order() {
+    use app::storage::{DeliveryOutcome, NextStep};
+    use std::collections::{HashMap, HashSet};
+    use std::sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    };
+    const ADDRESSES: usize = 8;
+    const INCIDENTS: usize = 250;
+    let h = harness_with(loopback_policy(), |r, status| {
+        let paths = (0..ADDRESSES).map(|n| r.url(&format!("/{n}"))).collect::<Vec<_>>().join(", ");
+        matches!(status, IncidentStatus::Open | IncidentStatus::Acknowledged).then_some(paths)
+    })
+    .await;
+    let results: Vec<_> = (0..INCIDENTS).map(|n| result(&format!("t{n}"), 0, Severity::Error)).collect();
+    let opened = h.incidents.ingest(&name("dwh"), &results).await.unwrap().opened;
+    assert_eq!(opened.len(), INCIDENTS);
+    let (year, month, _) = crate::incidents::at_day(0).date();
+    let acknowledge = opened.iter().map(|id| {
+        let incident = IncidentRef { connection: name("dwh"), year, month, id: id.clone() };
+        let h = &h;
+        async move { h.set(&incident, IncidentStatus::Acknowledged).await }
+    });
+    futures::future::join_all(acknowledge).await;
+    let total = INCIDENTS * ADDRESSES * 2;
+
+    let now = h.clock.now();
+    let sent = Arc::new(Mutex::new(Vec::<i64>::with_capacity(total)));
+    let holders = Arc::new(Mutex::new(HashMap::<String, usize>::new()));
+    let recorded = Arc::new(AtomicUsize::new(0));
+    let claimers = (0..20).map(|claimer| {
+        let (storage, sent, holders, recorded) = (h.storage.clone(), sent.clone(), holders.clone(), recorded.clone());
+        tokio::spawn(async move {
+            let owner = format!("claimer-{claimer}");
+            let lease_until = app::domain::Timestamp::from_millis(now.millis() + 60_000);
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while recorded.load(Ordering::SeqCst) < total {
+                assert!(std::time::Instant::now() < deadline, "the outbox did not drain");
+                let claimed = storage.claim_deliveries(&owner, now, lease_until, 4, 4).await.unwrap();
+                if claimed.is_empty() {
+                    // As a worker does between polls.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+                let mut batches: Vec<(String, Vec<app::storage::ClaimedDelivery>)> = Vec::new();
+                for delivery in claimed {
+                    match batches.iter_mut().find(|(url, _)| *url == delivery.url) {
+                        Some((_, batch)) => batch.push(delivery),
+                        None => batches.push((delivery.url.clone(), vec![delivery])),
+                    }
+                }
+                for (url, batch) in batches {
+                    let held = holders.lock().unwrap().insert(url.clone(), claimer);
+                    assert_eq!(held, None, "{url} was leased to two claimers at once");
+                    let last = batch.len() - 1;
+                    for (index, delivery) in batch.iter().enumerate() {
+                        sent.lock().unwrap().push(delivery.id);
+                        tokio::task::yield_now().await;
+                        if index == last {
+                            // Before the record frees the address for the next claim.
+                            holders.lock().unwrap().remove(&url);
+                        }
+                        let outcome = DeliveryOutcome {
+                            started_at: now,
+                            finished_at: now,
+                            duration_ms: 1,
+                            http_status: Some(200),
+                            next: NextStep::Delivered,
+                            error: None,
+                            response_excerpt: None,
+                            disable_address: None,
+                            paced_until: None,
+                            release_address: index == last,
+                        };
+                        assert!(storage.record_delivery_attempt(delivery, &owner, &outcome).await.unwrap());
+                        recorded.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+        })
+    });
+    for claimer in futures::future::join_all(claimers).await {
+        claimer.unwrap();
+    }
+
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), total);
+    assert_eq!(sent.iter().collect::<HashSet<_>>().len(), total, "a delivery was claimed twice");
+    let pool = h._db.raw().await;
+    let rows: Vec<(i64, String, String, String, i64)> =
+        sqlx::query_as("SELECT id, incident_id, url, state, attempts FROM deliveries").fetch_all(&pool).await.unwrap();
+    assert_eq!(rows.len(), total);
+    assert!(rows.iter().all(|(_, _, _, state, attempts)| state == "delivered" && *attempts == 1));
+    let key: HashMap<i64, (String, String)> =
+        rows.into_iter().map(|(id, incident, url, _, _)| (id, (incident, url))).collect();
+    let mut last_sent: HashMap<&(String, String), i64> = HashMap::new();
+    for id in &sent {
+        let previous = last_sent.insert(&key[id], *id);
+        assert!(previous.is_none_or(|previous| previous < *id), "delivery {id} overtook an older one to its address");
+    }
+}

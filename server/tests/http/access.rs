@@ -196,6 +196,31 @@ async fn the_sixth_failed_sign_in_within_a_minute_is_refused_with_429() {
 }
 
 #[tokio::test]
+async fn failed_sign_ins_spread_over_two_instances_on_one_database_are_limited_together() {
+    let (first, _) = signed_in_app().await;
+    let second = spawn_app_with(|config| {
+        config.auth = true;
+        config.database_url = first.database_url();
+    })
+    .await;
+    for attempt in 1..=5 {
+        let app = if attempt % 2 == 0 { &first } else { &second };
+        let (status, location, _) = app.sign_in("admin", "wrong password!", None).await;
+        assert_eq!((status, location.contains("error=invalid")), (StatusCode::SEE_OTHER, true), "attempt {attempt}");
+    }
+    for app in [&first, &second] {
+        let response = app
+            .client
+            .post(app.url("/sign-in"))
+            .form(&[("user", "admin"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 429, "the sixth attempt waits, on either instance");
+    }
+}
+
+#[tokio::test]
 async fn users_and_tokens_are_managed_from_the_command_line() {
     let app = spawn_app_with(|config| config.auth = true).await;
     let database = app.database_url();

@@ -20,7 +20,13 @@ use crate::{
     },
 };
 use async_trait::async_trait;
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row, postgres::PgListener};
+use std::{sync::Arc, time::Duration};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// How long the relay of wake-ups waits before listening again after it lost its connection.
+const RELISTEN_PAUSE: Duration = Duration::from_secs(1);
 
 /// Records the planned deliveries of one transition, in one statement, and wakes the workers of
 /// every instance when the transaction commits. Returns how many are pending: an address its
@@ -89,6 +95,22 @@ async fn lock_address(conn: &mut PgConnection, stored_url: &str) -> StorageResul
 }
 
 impl PostgresStorage {
+    /// Wakes `wake` at each notification on the outbox channel, until `stop`; an error when the
+    /// connection it listens on fails.
+    async fn listen(&self, wake: &Notify, stop: &CancellationToken) -> StorageResult<()> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(OUTBOX_CHANNEL).await?;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return Ok(()),
+                notification = listener.recv() => {
+                    notification?;
+                    wake.notify_one();
+                }
+            }
+        }
+    }
+
     /// Deliveries matching `filter` (an SQL condition on `d` with one parameter, `$1`), newest
     /// first, with their attempts.
     async fn deliveries_where(&self, filter: &str, bind: &str, limit: u32) -> StorageResult<Vec<Delivery>> {
@@ -178,16 +200,20 @@ impl Outbox for PostgresStorage {
             tx.commit().await?;
             return Ok(Vec::new());
         }
+        // Per address (in the order locked), its oldest due deliveries, up to `per_address` (one
+        // for Slack: every delivery to an address has the same format).
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM ( \
-               SELECT d.id, d.url, d.format, row_number() OVER (PARTITION BY d.url ORDER BY d.id) AS n \
-               FROM deliveries d \
-               WHERE d.url = ANY($1) AND d.state = 'pending' AND d.next_attempt_at <= $2 \
-                 AND (d.lease_until IS NULL OR d.lease_until < $2) \
-                 AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.state = 'pending' AND o.url = d.url \
-                                 AND o.incident_id = d.incident_id AND o.id < d.id)) x \
-             WHERE n <= CASE WHEN format = 'slack' THEN 1 ELSE $3 END \
-             ORDER BY array_position($1, url), n",
+            "SELECT x.id FROM unnest($1::text[]) WITH ORDINALITY AS address (url, position) \
+             CROSS JOIN LATERAL ( \
+               SELECT due.id, due.format, row_number() OVER (ORDER BY due.id) AS n FROM ( \
+                 SELECT d.id, d.format FROM deliveries d \
+                 WHERE d.url = address.url AND d.state = 'pending' AND d.next_attempt_at <= $2 \
+                   AND (d.lease_until IS NULL OR d.lease_until < $2) \
+                   AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.state = 'pending' AND o.url = d.url \
+                                   AND o.incident_id = d.incident_id AND o.id < d.id) \
+                 ORDER BY d.id LIMIT $3) due) x \
+             WHERE x.format <> 'slack' OR x.n = 1 \
+             ORDER BY address.position, x.id",
         )
         .bind(&urls)
         .bind(now.millis())
@@ -210,8 +236,9 @@ impl Outbox for PostgresStorage {
         // In the order to send them: by address, oldest first.
         claimed.sort_by_key(|delivery| ids.iter().position(|id| *id == delivery.id));
         let busy: Vec<String> = rows.iter().map(|row| row.try_get("url")).collect::<Result<_, _>>()?;
-        sqlx::query("UPDATE webhook_endpoints SET busy_until = $1 WHERE url = ANY($2)")
+        sqlx::query("UPDATE webhook_endpoints SET busy_until = $1, busy_owner = $2 WHERE url = ANY($3)")
             .bind(lease_until.millis())
+            .bind(owner)
             .bind(&busy)
             .execute(&mut *tx)
             .await?;
@@ -261,11 +288,14 @@ impl Outbox for PostgresStorage {
         .bind(&outcome.response_excerpt)
         .execute(&mut *tx)
         .await?;
-        // The address is free again (paced, or disabled, as the answer says).
+        // The address is free again (paced, or disabled, as the answer says), unless another
+        // worker took it over meanwhile.
         sqlx::query(
             "INSERT INTO webhook_endpoints AS e (url, disabled_at, disabled_reason, next_send_at) \
              VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (url) DO UPDATE SET busy_until = CASE WHEN $5 THEN 0 ELSE e.busy_until END, \
+             ON CONFLICT (url) DO UPDATE SET \
+               busy_until = CASE WHEN $5 AND e.busy_owner = $6 THEN 0 ELSE e.busy_until END, \
+               busy_owner = CASE WHEN $5 AND e.busy_owner = $6 THEN NULL ELSE e.busy_owner END, \
                disabled_at = coalesce(excluded.disabled_at, e.disabled_at), \
                disabled_reason = coalesce(excluded.disabled_reason, e.disabled_reason), \
                next_send_at = greatest(e.next_send_at, excluded.next_send_at)",
@@ -275,6 +305,7 @@ impl Outbox for PostgresStorage {
         .bind(&outcome.disable_address)
         .bind(outcome.paced_until.map_or(0, Timestamp::millis))
         .bind(outcome.release_address)
+        .bind(owner)
         .execute(&mut *tx)
         .await?;
         if let Some(reason) = &outcome.disable_address {
@@ -307,10 +338,13 @@ impl Outbox for PostgresStorage {
         .bind(owner)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0 WHERE url = $1")
-            .bind(&stored_url)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE webhook_endpoints SET busy_until = 0, busy_owner = NULL WHERE url = $1 AND busy_owner = $2",
+        )
+        .bind(&stored_url)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -324,13 +358,10 @@ impl Outbox for PostgresStorage {
     /// Gives back everything `owner` holds leased, unsent, and frees those addresses.
     async fn release_owner_leases(&self, owner: &str) -> StorageResult<u64> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE webhook_endpoints SET busy_until = 0 \
-             WHERE url IN (SELECT url FROM deliveries WHERE lease_owner = $1 AND state = 'pending')",
-        )
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0, busy_owner = NULL WHERE busy_owner = $1")
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
         let released = sqlx::query(
             "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1 \
              WHERE lease_owner = $1 AND state = 'pending'",
@@ -356,6 +387,23 @@ impl Outbox for PostgresStorage {
             sqlx::query("SELECT pg_notify($1, '')").bind(OUTBOX_CHANNEL).execute(&self.pool).await?;
         }
         Ok(result.rows_affected() == 1)
+    }
+
+    /// Listens on the outbox channel (PostgreSQL's `LISTEN`), which every transaction that queues
+    /// deliveries notifies as it commits, on any instance.
+    async fn relay_wake_ups(&self, wake: Arc<Notify>, stop: CancellationToken) {
+        loop {
+            match self.listen(&wake, &stop).await {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "lost the wake-ups of other instances; polling until listening again")
+                }
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(RELISTEN_PAUSE) => {}
+            }
+        }
     }
 
     /// Re-enables the address of delivery `id`. Returns false when it was not disabled.

@@ -24,7 +24,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::{str::FromStr, time::Duration};
 
 /// The channel on which a committed change that queued deliveries wakes every instance's workers.
-pub const OUTBOX_CHANNEL: &str = "tocsin_outbox";
+const OUTBOX_CHANNEL: &str = "tocsin_outbox";
 
 /// How long a request waits for a free connection, or for the server to answer a new one.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -50,13 +50,6 @@ impl PostgresStorage {
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         sealing::check_or_seal(&pool, &vault).await?;
         Ok(Self { pool, vault })
-    }
-
-    /// A listener on [`OUTBOX_CHANNEL`], on a connection of its own.
-    pub async fn outbox_listener(&self) -> StorageResult<sqlx::postgres::PgListener> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-        listener.listen(OUTBOX_CHANNEL).await?;
-        Ok(listener)
     }
 }
 

@@ -124,4 +124,40 @@ impl AccessStore for SqliteStorage {
             .await?;
         Ok(found.is_some())
     }
+
+    async fn record_sign_in_failure(
+        &self,
+        address: &str,
+        now: Timestamp,
+        forget_before: Timestamp,
+    ) -> StorageResult<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM sign_in_failures WHERE failed_at < ?")
+            .bind(forget_before.millis())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO sign_in_failures (address, failed_at) VALUES (?, ?)")
+            .bind(address)
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn sign_in_failures(&self, address: &str, since: Timestamp) -> StorageResult<Vec<Timestamp>> {
+        let times: Vec<i64> = sqlx::query_scalar(
+            "SELECT failed_at FROM sign_in_failures WHERE address = ? AND failed_at >= ? ORDER BY failed_at",
+        )
+        .bind(address)
+        .bind(since.millis())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(times.into_iter().map(Timestamp::from_millis).collect())
+    }
+
+    async fn forget_sign_in_failures(&self, address: &str) -> StorageResult<()> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE address = ?").bind(address).execute(&self.writer).await?;
+        Ok(())
+    }
 }

@@ -170,11 +170,12 @@ impl Outbox for SqliteStorage {
             .await?;
             let stored_url: String = row.try_get("url")?;
             sqlx::query(
-                "INSERT INTO webhook_endpoints (url, busy_until) VALUES (?1, ?2) \
-                 ON CONFLICT (url) DO UPDATE SET busy_until = excluded.busy_until",
+                "INSERT INTO webhook_endpoints (url, busy_until, busy_owner) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (url) DO UPDATE SET busy_until = excluded.busy_until, busy_owner = excluded.busy_owner",
             )
             .bind(&stored_url)
             .bind(lease_until.millis())
+            .bind(owner)
             .execute(&mut *tx)
             .await?;
             claimed.push(claimed_from_row(&row, &self.vault)?);
@@ -229,7 +230,9 @@ impl Outbox for SqliteStorage {
             // The address is free again (paced, or disabled, as the answer says).
             sqlx::query(
                 "INSERT INTO webhook_endpoints (url, disabled_at, disabled_reason, next_send_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (url) DO UPDATE SET busy_until = CASE WHEN ?5 THEN 0 ELSE busy_until END, \
+                 ON CONFLICT (url) DO UPDATE SET \
+                   busy_until = CASE WHEN ?5 AND busy_owner = ?6 THEN 0 ELSE busy_until END, \
+                   busy_owner = CASE WHEN ?5 AND busy_owner = ?6 THEN NULL ELSE busy_owner END, \
                    disabled_at = coalesce(excluded.disabled_at, disabled_at), \
                    disabled_reason = coalesce(excluded.disabled_reason, disabled_reason), \
                    next_send_at = max(next_send_at, excluded.next_send_at)",
@@ -239,6 +242,7 @@ impl Outbox for SqliteStorage {
             .bind(&outcome.disable_address)
             .bind(outcome.paced_until.map_or(0, Timestamp::millis))
             .bind(outcome.release_address)
+            .bind(owner)
             .execute(&mut *tx)
             .await?;
         }
@@ -272,8 +276,9 @@ impl Outbox for SqliteStorage {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0 WHERE url = ?")
+        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0, busy_owner = NULL WHERE url = ? AND busy_owner = ?")
             .bind(self.vault.seal(url))
+            .bind(owner)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -288,7 +293,7 @@ impl Outbox for SqliteStorage {
         )
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0").execute(&mut *tx).await?;
+        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0, busy_owner = NULL").execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(result.rows_affected())
     }
@@ -296,13 +301,10 @@ impl Outbox for SqliteStorage {
     /// Gives back everything `owner` holds leased, unsent, and frees those addresses.
     async fn release_owner_leases(&self, owner: &str) -> StorageResult<u64> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "UPDATE webhook_endpoints SET busy_until = 0 \
-             WHERE url IN (SELECT url FROM deliveries WHERE lease_owner = ? AND state = 'pending')",
-        )
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE webhook_endpoints SET busy_until = 0, busy_owner = NULL WHERE busy_owner = ?")
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
         let released = sqlx::query(
             "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1 \
              WHERE lease_owner = ? AND state = 'pending'",
