@@ -579,3 +579,34 @@ async fn twenty_concurrent_claimers_deliver_four_thousand_deliveries_each_once_a
         assert!(previous.is_none_or(|previous| previous < *id), "delivery {id} overtook an older one to its address");
     }
 }
+
+/// Two instances on one PostgreSQL database: a change committed through one wakes the other's
+/// worker at once (LISTEN/NOTIFY), not at its next poll.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (TOCSIN_TEST_DATABASE_URL); scripts/test runs it"]
+async fn a_change_committed_by_one_instance_wakes_the_worker_of_another_at_once() {
+    let h = harness().await;
+    assert!(h._db.is_postgres(), "this test needs PostgreSQL: set TOCSIN_TEST_DATABASE_URL, as scripts/test does");
+    let other_instance = h._db.storage().await;
+    let timeouts = Timeouts { connect: Duration::from_secs(2), request: Duration::from_secs(2) };
+    let outbound = Outbound::new(loopback_policy(), timeouts).unwrap();
+    let poll_interval = Duration::from_secs(60);
+    let config = DeliveryConfig { poll_interval, ..config() };
+    // Its own wake-up, which the first instance's service never touches.
+    let worker = DeliveryWorker::new(other_instance, outbound, config, h.clock.clock(), Default::default());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(worker.run(stop.clone()));
+    // The worker's first claim finds nothing; it then waits for a wake-up or its next poll.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let started = std::time::Instant::now();
+    h.open("orders").await;
+    while h.receiver.total() == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the other instance's worker was not woken");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!("delivered by the other instance {:?} after the commit", started.elapsed());
+    assert!(started.elapsed() < poll_interval / 6);
+    stop.cancel();
+    running.await.unwrap();
+}

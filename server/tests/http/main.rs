@@ -7,6 +7,7 @@ mod at_rest;
 mod crash;
 mod filters;
 mod incidents;
+mod instances;
 mod protection;
 mod robustness;
 mod security;
