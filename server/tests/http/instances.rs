@@ -263,7 +263,7 @@ async fn three_instances_lose_nothing_while_one_after_another_is_killed() {
     let mut step = 0;
     let mut victim = 0;
     let mut kill_one = async |step: usize| {
-        if step % 25 == 0 {
+        if step.is_multiple_of(25) {
             tokio::time::sleep(Duration::from_millis(fastrand::u64(1..20))).await;
             running[victim].kill_and_restart(&database_url);
             victim = (victim + 1) % running.len();
@@ -293,7 +293,6 @@ async fn three_instances_lose_nothing_while_one_after_another_is_killed() {
             kill_one(step).await;
         }
     }
-    drop(kill_one);
     assert!(kills >= 4, "killed {kills} times");
 
     let ids = all_delivered(&database_url).await;
