@@ -1,5 +1,6 @@
-//! The administration commands: `tocsin user add`, `tocsin token create|list|revoke` and
-//! `tocsin generate-key`. They work on the configured database, also while Tocsin runs.
+//! The administration commands: `tocsin user add`, `tocsin token create|list|revoke`,
+//! `tocsin generate-key` and `tocsin migrate-to`. The first ones work on the configured database,
+//! also while Tocsin runs.
 
 use crate::config::{Command, Config, TokenCommand, UserCommand};
 use anyhow::{Context as _, bail};
@@ -11,9 +12,13 @@ use app::{
 use std::io::{BufRead as _, IsTerminal as _};
 
 pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
-    if let Command::GenerateKey = command {
-        println!("{}", SecretKey::generate());
-        return Ok(());
+    match command {
+        Command::GenerateKey => {
+            println!("{}", SecretKey::generate());
+            return Ok(());
+        }
+        Command::MigrateTo { target } => return migrate_to(config, target).await,
+        _ => {}
     }
     let storage = crate::open_storage(config).await?;
     let access = AccessService::new(storage, system_clock(), config.auth);
@@ -56,7 +61,7 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
             }
             println!("Revoked token {id}.");
         }
-        Command::Demo | Command::GenerateKey => unreachable!("handled by the caller"),
+        Command::Demo | Command::GenerateKey | Command::MigrateTo { .. } => unreachable!("handled before"),
     }
     Ok(())
 }
@@ -75,4 +80,35 @@ fn read_password(name: &UserName) -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("could not read the password from standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// `tocsin migrate-to`: copies the configured SQLite database into an empty PostgreSQL one, with
+/// a progress bar on a terminal, and the counts.
+async fn migrate_to(config: &Config, target: &str) -> anyhow::Result<()> {
+    if !config.database_url.starts_with("sqlite:") {
+        bail!("migrate-to copies a SQLite database: set TOCSIN_DATABASE_URL to the sqlite: URL to copy");
+    }
+    if !app::storage::is_postgres_url(target) {
+        bail!("migrate-to copies into PostgreSQL: give a postgres: URL");
+    }
+    let vault = app::storage::Vault::new(config.secret_key.as_ref().map(app::crypto::Sealer::new));
+    let terminal = std::io::stderr().is_terminal();
+    let mut progress = |table: &str, done: u64, total: u64| {
+        if terminal {
+            let width = 30;
+            let filled = (done * width as u64).checked_div(total).map_or(width, |filled| filled as usize);
+            eprint!("\r  {table:<24} [{}{}] {done:>9} of {total}", "#".repeat(filled), ".".repeat(width - filled));
+            if done == total {
+                eprintln!();
+            }
+        } else if done == total {
+            eprintln!("  {table:<24} {done:>9} rows");
+        }
+    };
+    let copied = app::storage::copy::sqlite_to_postgres(&config.database_url, target, vault, &mut progress).await?;
+    let rows: u64 = copied.iter().map(|(_, rows)| rows).sum();
+    let counts = copied.iter().map(|(table, rows)| format!("{table} {rows}")).collect::<Vec<_>>().join(", ");
+    println!("Copied {rows} rows into {}: {counts}.", app::storage::redacted_url(target));
+    println!("Start Tocsin with TOCSIN_DATABASE_URL set to it (and the same TOCSIN_SECRET_KEY).");
+    Ok(())
 }

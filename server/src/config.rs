@@ -102,6 +102,13 @@ pub enum Command {
     Token(TokenCommand),
     /// Print a new random key for TOCSIN_SECRET_KEY.
     GenerateKey,
+    /// Copy this database (TOCSIN_DATABASE_URL, a SQLite file) with its whole history into an
+    /// empty PostgreSQL database, then exit. Stop Tocsin first; keep TOCSIN_SECRET_KEY as it is.
+    MigrateTo {
+        /// The PostgreSQL database to fill, e.g. postgres://tocsin@db.example/tocsin.
+        #[arg(value_parser = parse_database_url)]
+        target: String,
+    },
 }
 
 #[derive(Clone, Debug, Subcommand)]

@@ -13,7 +13,9 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     let config = Config::parse();
     telemetry::init();
-    if let Some(command @ (Command::User(_) | Command::Token(_) | Command::GenerateKey)) = &config.command {
+    if let Some(command @ (Command::User(_) | Command::Token(_) | Command::GenerateKey | Command::MigrateTo { .. })) =
+        &config.command
+    {
         return match admin::run(&config, command).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {

@@ -1,6 +1,7 @@
 //! Persistence behind a narrow interface. SQL lives only in this module's backends; services and
 //! pages see [`Storage`] and domain types. Each backend keeps its own migrations folder.
 
+pub mod copy;
 mod postgres;
 mod rows;
 mod sqlite;

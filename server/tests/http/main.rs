@@ -8,6 +8,7 @@ mod crash;
 mod filters;
 mod incidents;
 mod instances;
+mod migrate;
 mod protection;
 mod robustness;
 mod security;
@@ -230,7 +231,7 @@ async fn saving_settings_of_an_unknown_connection_fails_clearly() {
     assert!(body.contains("no connection named"), "{body}");
 }
 
-fn tocsin() -> Command {
+pub fn tocsin() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tocsin"));
     command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     command

@@ -33,7 +33,7 @@ const MAX_CONNECTIONS: u32 = 16;
 
 #[derive(Clone, Debug)]
 pub struct PostgresStorage {
-    pool: PgPool,
+    pub(super) pool: PgPool,
     /// Seals webhook addresses at rest when a key is set.
     vault: Vault,
 }

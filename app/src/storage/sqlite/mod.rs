@@ -18,7 +18,7 @@ use std::{str::FromStr, time::Duration};
 /// Tocsin instead of contending for SQLite's lock (and timing out under load).
 #[derive(Clone, Debug)]
 pub struct SqliteStorage {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
     writer: SqlitePool,
     /// Status changes, committed in groups (see `group`).
     status_jobs: tokio::sync::mpsc::Sender<group::StatusJob>,
