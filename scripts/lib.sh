@@ -69,8 +69,13 @@ ensure_postgres() {
 
 # Starts a throwaway PostgreSQL cluster of its own, in a temporary folder, listening on a free
 # 127.0.0.1 port (and a socket in that folder), and exports TOCSIN_TEST_DATABASE_URL for it. Built
-# for speed, not durability (fsync off): it holds test data only. stop_test_postgres removes it.
+# for speed, not durability (fsync off), as it holds test data only; `start_test_postgres durable`
+# keeps PostgreSQL's durable defaults, for benchmarks. stop_test_postgres removes it.
 start_test_postgres() {
+  local settings="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  if [ "${1:-}" = durable ]; then
+    settings=""
+  fi
   ensure_postgres
   PG_DIR="$(mktemp -d /tmp/tocsin-pg.XXXXXX)"
   PG_AS=()
@@ -83,7 +88,7 @@ start_test_postgres() {
   port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U tocsin --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
   "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -s \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c max_connections=400 $settings" \
     start
   export TOCSIN_TEST_DATABASE_URL="postgres://tocsin@127.0.0.1:$port/postgres"
   echo "$("$PG_BIN/postgres" --version) for the tests, on 127.0.0.1:$port ($PG_DIR)"

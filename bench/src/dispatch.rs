@@ -29,10 +29,15 @@ async fn receiver() -> anyhow::Result<(String, Arrivals)> {
     Ok((origin, arrivals))
 }
 
-/// One incident to change: its REST path and id.
+/// One incident to change: its REST path (under any instance's origin) and id.
 struct Target {
     path: String,
     id: String,
+}
+
+/// The status change `n`: sent to the instances in turn.
+fn url(origins: &[String], n: usize, target: &Target, status: &str) -> String {
+    format!("{}{}/status?status={status}", origins[n % origins.len()], target.path)
 }
 
 /// `addresses` connections, each notifying its own address for every status, with `incidents`
@@ -58,8 +63,7 @@ async fn setup(tocsin: &Tocsin, args: &Args, receiver: &str) -> anyhow::Result<V
         let list = tocsin.get_json(&format!("/api/incidents/{name}?limit=1000")).await?;
         for incident in list.as_array().context("the incidents list is not an array")? {
             let id = incident["incidentId"].as_str().unwrap_or_default().to_owned();
-            let path =
-                format!("{}/api/incidents/{name}/{}/{}/{id}", tocsin.origin, incident["year"], incident["month"]);
+            let path = format!("/api/incidents/{name}/{}/{}/{id}", incident["year"], incident["month"]);
             targets.push(Target { path, id });
         }
     }
@@ -112,15 +116,18 @@ async fn wait_for(arrivals: &Arrivals, count: usize) -> anyhow::Result<Instant> 
     }
 }
 
-async fn change(client: &reqwest::Client, target: &Target, status: &str) -> anyhow::Result<()> {
-    let response = client.post(format!("{}/status?status={status}", target.path)).send().await?;
+async fn change(client: &reqwest::Client, url: String) -> anyhow::Result<()> {
+    let response = client.post(url).send().await?;
     if response.status() != 204 {
         bail!("a status change answered {}", response.status());
     }
     Ok(())
 }
 
-pub async fn run(tocsin: &Tocsin, args: &Args, report: &mut Report) -> anyhow::Result<()> {
+pub async fn run(instances: &[Tocsin], args: &Args, setup_text: &str, report: &mut Report) -> anyhow::Result<()> {
+    let tocsin = &instances[0];
+    let origins: Vec<String> = instances.iter().map(|instance| instance.origin.clone()).collect();
+    let origins = &origins;
     let (receiver, arrivals) = receiver().await?;
     let targets = setup(tocsin, args, &receiver).await?;
     wait_for(&arrivals, targets.len()).await?;
@@ -145,7 +152,7 @@ pub async fn run(tocsin: &Tocsin, args: &Args, report: &mut Report) -> anyhow::R
             let target = &targets_ref[t];
             let status = CYCLE[round % CYCLE.len()];
             let at = Instant::now();
-            change(client, target, status).await?;
+            change(client, url(origins, t + round, target, status)).await?;
             sent.push(Sent { id: target.id.clone(), status, at });
         }
         Ok::<_, anyhow::Error>(sent)
@@ -160,7 +167,7 @@ pub async fn run(tocsin: &Tocsin, args: &Args, report: &mut Report) -> anyhow::R
     let elapsed = finished.duration_since(started) - Duration::from_millis(50);
     let mut full = latencies(&sent, &arrivals.lock().expect("arrivals lock"))?;
     let parameters = format!(
-        "{} status changes over {} incidents and {} unpaced webhooks, {} requests in flight",
+        "{} status changes over {} incidents and {} unpaced webhooks, {} requests in flight, {setup_text}",
         sent.len(),
         targets.len(),
         args.addresses,
@@ -189,7 +196,7 @@ pub async fn run(tocsin: &Tocsin, args: &Args, report: &mut Report) -> anyhow::R
         let target = &targets[t];
         let at = Instant::now();
         // Sent now, not when awaited: each change leaves at its scheduled time.
-        let request = tokio::spawn(client.post(format!("{}/status?status={status}", target.path)).send());
+        let request = tokio::spawn(client.post(url(origins, n, target, status)).send());
         pending.push(async move {
             let response = request.await??;
             if response.status() != 204 {
@@ -204,7 +211,8 @@ pub async fn run(tocsin: &Tocsin, args: &Args, report: &mut Report) -> anyhow::R
     }
     wait_for(&arrivals, total).await?;
     let mut fixed = latencies(&fixed_sent, &arrivals.lock().expect("arrivals lock"))?;
-    let parameters = format!("{} status changes per s for {} s ({total} changes)", args.rate, args.seconds);
+    let parameters =
+        format!("{} status changes per s for {} s ({total} changes), {setup_text}", args.rate, args.seconds);
     const FIXED: &str = "dispatch, fixed rate";
     report.add(FIXED, "notifications delivered", fixed.len() as f64, "", &parameters);
     report.latencies(FIXED, "latency, change request to receiver,", &mut fixed, &parameters);

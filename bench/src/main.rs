@@ -1,5 +1,6 @@
 //! `bench`: measures a release `tocsin` the same way every time. It starts the binary on a fresh
-//! SQLite file with a webhook receiver on 127.0.0.1, and reports dispatch (deliveries per second
+//! database (a SQLite file, or with `--database-url` a new database on that PostgreSQL server;
+//! `--instances N` starts several processes on it) with a webhook receiver on 127.0.0.1, and reports dispatch (deliveries per second
 //! and latency, at full speed and at a fixed rate), ingest, page serving and footprint as a table,
 //! and as JSON with `--json`. It exits non-zero if a delivery was lost or any request failed.
 //! Only loopback is contacted.
@@ -15,7 +16,7 @@ use anyhow::Context;
 use clap::Parser;
 use report::{Report, kb, mb, ms};
 use std::{io::Write, path::PathBuf, time::Duration};
-use tocsin::Tocsin;
+use tocsin::{Database, Tocsin};
 
 #[derive(Parser, Debug)]
 #[command(about = "Measures Tocsin's speed and footprint against a local receiver")]
@@ -62,6 +63,14 @@ pub struct Args {
     /// Page requests in flight at once.
     #[arg(long, default_value_t = 8)]
     page_concurrency: usize,
+    /// A PostgreSQL server to measure on (a new database is created on it for the run, and
+    /// dropped after), e.g. postgres://tocsin@127.0.0.1:5432/postgres. SQLite when not given.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Tocsin processes sharing the database; the status changes are sent to each in turn, and
+    /// any may deliver. More than one needs PostgreSQL.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
     /// Also write the figures to this file, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -89,19 +98,28 @@ fn sizes(args: &Args, report: &mut Report) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
+async fn run(args: &Args, database: &Database, report: &mut Report) -> anyhow::Result<()> {
     sizes(args, report)?;
-    let tocsin = Tocsin::start(&args.tocsin, args.site_root.as_deref()).await?;
+    let mut instances = Vec::with_capacity(args.instances);
+    for _ in 0..args.instances.max(1) {
+        instances.push(Tocsin::start(&args.tocsin, args.site_root.as_deref(), database).await?);
+    }
+    let tocsin = &instances[0];
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (idle, _) = tocsin.memory()?;
 
-    dispatch::run(&tocsin, args, report).await.context("dispatch")?;
-    ingest::run(&tocsin, args, report).await.context("ingest")?;
-    pages::run(&tocsin, args, report).await.context("pages")?;
+    let setup = format!("{} instance(s) on {}", instances.len(), database.backend());
+    dispatch::run(&instances, args, &setup, report).await.context("dispatch")?;
+    ingest::run(tocsin, args, report).await.context("ingest")?;
+    pages::run(tocsin, args, report).await.context("pages")?;
 
     let (_, peak) = tocsin.memory()?;
     const MEMORY: &str = "footprint, process";
-    let parameters = "a fresh database; idle: 0.5 s after the first health check; peak: Linux's VmHWM";
+    let parameters = format!(
+        "the first instance, on a fresh {} database; idle: 0.5 s after the first health check; peak: Linux's VmHWM",
+        database.backend()
+    );
+    let parameters = parameters.as_str();
     report.add(MEMORY, "start-up, launch to first health check", ms(tocsin.startup), "ms", parameters);
     report.add(MEMORY, "memory (RSS) at idle", mb(idle), "MB", parameters);
     report.add(MEMORY, "memory (RSS), peak over every run above", mb(peak), "MB", parameters);
@@ -111,8 +129,22 @@ async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if args.instances > 1 && args.database_url.is_none() {
+        eprintln!("--instances {} needs --database-url: several instances share a PostgreSQL database", args.instances);
+        return std::process::ExitCode::FAILURE;
+    }
+    let database = match Database::fresh(args.database_url.as_deref()).await {
+        Ok(database) => database,
+        Err(error) => {
+            eprintln!("benchmark failed: {error:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let mut report = Report::default();
-    let outcome = run(&args, &mut report).await;
+    let outcome = run(&args, &database, &mut report).await;
+    if let Err(error) = database.remove().await {
+        eprintln!("could not remove the benchmark's database: {error:#}");
+    }
     report.print();
     if let Some(path) = &args.json {
         let written = serde_json::to_string_pretty(&report)

@@ -1,12 +1,58 @@
-//! The `tocsin` under test: a child process on a fresh SQLite file, its start-up time, and its
-//! memory as Linux reports it.
+//! The `tocsin` under test: a child process on a fresh database (a SQLite file, or a new database
+//! on a PostgreSQL server), its start-up time, and its memory as Linux reports it.
 
 use anyhow::{Context, bail};
+use sqlx::{Connection as _, Executor as _};
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+/// The fresh database the instances share: removed when the run ends.
+pub struct Database {
+    pub url: String,
+    /// The SQLite file's folder.
+    dir: Option<PathBuf>,
+    /// The PostgreSQL server, and the database created on it.
+    postgres: Option<(String, String)>,
+}
+
+impl Database {
+    /// A new SQLite file, or with `server` (a PostgreSQL URL) a new database on that server.
+    pub async fn fresh(server: Option<&str>) -> anyhow::Result<Self> {
+        let suffix = format!("{}_{}", std::process::id(), fastrand_suffix());
+        let Some(server) = server else {
+            let dir = std::env::temp_dir().join(format!("tocsin-bench-{suffix}"));
+            std::fs::create_dir_all(&dir)?;
+            let url = format!("sqlite://{}", dir.join("bench.db").display());
+            return Ok(Self { url, dir: Some(dir), postgres: None });
+        };
+        let name = format!("tocsin_bench_{suffix}");
+        let mut admin = sqlx::PgConnection::connect(server).await.context("could not connect to --database-url")?;
+        admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+        admin.close().await?;
+        let mut url = url::Url::parse(server)?;
+        url.set_path(&name);
+        Ok(Self { url: url.to_string(), dir: None, postgres: Some((server.to_owned(), name)) })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        if self.postgres.is_some() { "PostgreSQL" } else { "SQLite" }
+    }
+
+    /// Removes the database (after every instance stopped).
+    pub async fn remove(self) -> anyhow::Result<()> {
+        if let Some(dir) = &self.dir {
+            std::fs::remove_dir_all(dir)?;
+        }
+        if let Some((server, name)) = &self.postgres {
+            let mut admin = sqlx::PgConnection::connect(server).await?;
+            admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+        }
+        Ok(())
+    }
+}
 
 pub struct Tocsin {
     child: Child,
@@ -14,27 +60,23 @@ pub struct Tocsin {
     pub client: reqwest::Client,
     /// From launch to the first successful health check.
     pub startup: Duration,
-    dir: PathBuf,
 }
 
 impl Drop for Tocsin {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 impl Tocsin {
-    /// Starts `binary` on a fresh database; webhooks on 127.0.0.0/8 over http are allowed.
-    pub async fn start(binary: &Path, site_root: Option<&Path>) -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("tocsin-bench-{}-{}", std::process::id(), fastrand_suffix()));
-        std::fs::create_dir_all(&dir)?;
+    /// Starts `binary` on `database`; webhooks on 127.0.0.0/8 over http are allowed.
+    pub async fn start(binary: &Path, site_root: Option<&Path>, database: &Database) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut command = Command::new(binary);
         command
             .env("TOCSIN_LISTEN", format!("127.0.0.1:{port}"))
-            .env("TOCSIN_DATABASE_URL", format!("sqlite://{}", dir.join("bench.db").display()))
+            .env("TOCSIN_DATABASE_URL", &database.url)
             .env("TOCSIN_ALLOW_HTTP", "true")
             .env("TOCSIN_ALLOW_SUBNETS", "127.0.0.0/8")
             .env("TOCSIN_POLL_INTERVAL", "100ms")
@@ -46,8 +88,7 @@ impl Tocsin {
         let launched = Instant::now();
         let child = command.spawn().with_context(|| format!("could not start {}", binary.display()))?;
         let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
-        let mut tocsin =
-            Self { child, origin: format!("http://127.0.0.1:{port}"), client, startup: Duration::ZERO, dir };
+        let mut tocsin = Self { child, origin: format!("http://127.0.0.1:{port}"), client, startup: Duration::ZERO };
         let deadline = launched + Duration::from_secs(10);
         loop {
             let health = tocsin.client.get(format!("{}/api/healthcheck", tocsin.origin)).send().await;

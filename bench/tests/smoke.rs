@@ -12,10 +12,25 @@ fn required(name: &str) -> String {
 
 #[test]
 fn a_tiny_run_delivers_every_change_and_reports_every_figure() {
+    tiny_run(&[]);
+}
+
+/// The same on PostgreSQL, with two instances sharing the database.
+#[test]
+#[ignore = "needs PostgreSQL (TOCSIN_TEST_DATABASE_URL); scripts/test runs it"]
+fn a_tiny_run_on_postgresql_with_two_instances_delivers_every_change() {
+    let server = required("TOCSIN_TEST_DATABASE_URL");
+    let stdout = tiny_run(&["--database-url", &server, "--instances", "2"]);
+    assert!(stdout.contains("2 instance(s) on PostgreSQL"), "{stdout}");
+}
+
+/// Runs the benchmark small, checks its figures, and returns what it printed.
+fn tiny_run(extra: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("figures.json");
     let output = Command::new(env!("CARGO_BIN_EXE_bench"))
         .args(["--tocsin", &required("TOCSIN_BIN"), "--site-root", &required("TOCSIN_SITE_ROOT")])
+        .args(extra)
         .args(["--transitions", "60", "--addresses", "3", "--incidents", "2", "--concurrency", "4"])
         .args(["--rate", "40", "--seconds", "1"])
         .args(["--ingest-batches", "2", "--ingest-batch-size", "40", "--ingest-tables", "10"])
@@ -66,4 +81,5 @@ fn a_tiny_run_delivers_every_change_and_reports_every_figure() {
         value(section, name);
     }
     assert!(stdout.contains("deliveries end to end"), "the table is printed: {stdout}");
+    stdout.into_owned()
 }
