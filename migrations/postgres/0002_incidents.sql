@@ -2,17 +2,17 @@
 -- Times are Unix milliseconds (UTC). Severities are DQOps' numbers: 0 valid … 3 fatal.
 
 CREATE TABLE incidents (
-    id                   TEXT    PRIMARY KEY,   -- a UUID
+    id                   TEXT COLLATE "C" PRIMARY KEY,   -- a UUID
     connection_id        BIGINT  NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
     incident_hash        BIGINT  NOT NULL,
-    schema_name          TEXT    NOT NULL,
-    table_name           TEXT    NOT NULL,
+    schema_name          TEXT COLLATE "C" NOT NULL,
+    table_name           TEXT COLLATE "C" NOT NULL,
     table_priority       BIGINT,
-    data_group_name      TEXT,
-    quality_dimension    TEXT,
-    check_category       TEXT,
+    data_group_name      TEXT COLLATE "C",
+    quality_dimension    TEXT COLLATE "C",
+    check_category       TEXT COLLATE "C",
     check_type           TEXT    CHECK (check_type IN ('profiling', 'monitoring', 'partitioned')),
-    check_name           TEXT,
+    check_name           TEXT COLLATE "C",
     highest_severity     BIGINT  NOT NULL CHECK (highest_severity BETWEEN 1 AND 3),
     minimum_severity     BIGINT  NOT NULL CHECK (minimum_severity BETWEEN 1 AND 3),
     first_seen           BIGINT  NOT NULL,

@@ -32,7 +32,7 @@ fn placeholders(first: usize, last: usize) -> String {
 impl ConnectionStore for PostgresStorage {
     #[tracing::instrument(skip_all)]
     async fn list_connections(&self) -> StorageResult<Vec<Connection>> {
-        sqlx::query(&format!("SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY name COLLATE \"C\""))
+        sqlx::query(&format!("SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY name"))
             .fetch_all(&self.pool)
             .await?
             .iter()

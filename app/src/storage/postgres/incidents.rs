@@ -18,9 +18,9 @@ use async_trait::async_trait;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use std::collections::BTreeMap;
 
-/// The orders by a text column.
-const TEXT_ORDERS: [IncidentOrder; 4] =
-    [IncidentOrder::Table, IncidentOrder::DataGroup, IncidentOrder::QualityDimension, IncidentOrder::CheckName];
+/// The orders by a column that may be empty (NULL).
+const NULLABLE_ORDERS: [IncidentOrder; 4] =
+    [IncidentOrder::TablePriority, IncidentOrder::DataGroup, IncidentOrder::QualityDimension, IncidentOrder::CheckName];
 
 /// Appends the WHERE clause of `query` (after `WHERE c.name = $1`).
 fn push_filters<'a>(sql: &mut QueryBuilder<'a, Postgres>, query: &'a IncidentQuery, now: Timestamp) {
@@ -140,13 +140,16 @@ impl IncidentStore for PostgresStorage {
         ));
         select.push_bind(connection.as_str());
         push_filters(&mut select, query, now);
-        // As SQLite orders: empty values first when ascending, text by its bytes, ties newest
-        // first and then by id.
-        let direction = if query.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" };
-        let column = order_column(query.order);
-        let collation = if TEXT_ORDERS.contains(&query.order) { " COLLATE \"C\"" } else { "" };
+        // As SQLite orders: empty values first when ascending (text compares byte by byte: the
+        // columns are COLLATE "C"), ties newest first and then by id, as the indexes give them.
+        let direction = match (query.descending, NULLABLE_ORDERS.contains(&query.order)) {
+            (false, false) => "ASC",
+            (true, false) => "DESC",
+            (false, true) => "ASC NULLS FIRST",
+            (true, true) => "DESC NULLS LAST",
+        };
         let ties = if query.order == IncidentOrder::FirstSeen { "" } else { ", i.first_seen DESC" };
-        select.push(format!(" ORDER BY {column}{collation} {direction}{ties}, i.id COLLATE \"C\" LIMIT "));
+        select.push(format!(" ORDER BY {} {direction}{ties}, i.id LIMIT ", order_column(query.order)));
         select.push_bind(i64::from(query.limit));
         select.push(" OFFSET ");
         select.push_bind(i64::from(query.page.saturating_sub(1)) * i64::from(query.limit));
