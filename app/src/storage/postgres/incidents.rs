@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 const NULLABLE_ORDERS: [IncidentOrder; 4] =
     [IncidentOrder::TablePriority, IncidentOrder::DataGroup, IncidentOrder::QualityDimension, IncidentOrder::CheckName];
 
-/// Appends the WHERE clause of `query` (after `WHERE c.name = $1`).
+/// Appends the WHERE clause of `query` (after `WHERE i.connection_id = $1`).
 fn push_filters<'a>(sql: &mut QueryBuilder<'a, Postgres>, query: &'a IncidentQuery, now: Timestamp) {
     sql.push(" AND i.first_seen >= ");
     sql.push_bind(now.start_of_month(query.months.saturating_sub(1)).millis());
@@ -122,23 +122,24 @@ impl IncidentStore for PostgresStorage {
         now: Timestamp,
     ) -> StorageResult<Option<IncidentPage>> {
         let mut conn = self.pool.acquire().await?;
-        if connection_id(&mut conn, connection).await?.is_none() {
+        let Some(id) = connection_id(&mut conn, connection).await? else {
             return Ok(None);
-        }
+        };
         if query.statuses.is_empty() {
             return Ok(Some(IncidentPage { incidents: Vec::new(), total: 0 }));
         }
-        let mut count = QueryBuilder::<Postgres>::new(
-            "SELECT count(*) FROM incidents i JOIN connections c ON c.id = i.connection_id WHERE c.name = ",
-        );
-        count.push_bind(connection.as_str());
+        // By the connection's id, not its name: the planner then reads the page from the index
+        // that gives its order, and stops at the page's end.
+        let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM incidents i WHERE i.connection_id = ");
+        count.push_bind(id);
         push_filters(&mut count, query, now);
         let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
 
         let mut select = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents i JOIN connections c ON c.id = i.connection_id WHERE c.name = "
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i JOIN connections c ON c.id = i.connection_id \
+             WHERE i.connection_id = "
         ));
-        select.push_bind(connection.as_str());
+        select.push_bind(id);
         push_filters(&mut select, query, now);
         // As SQLite orders: empty values first when ascending (text compares byte by byte: the
         // columns are COLLATE "C"), ties newest first and then by id, as the indexes give them.
