@@ -111,7 +111,7 @@ async fn run(args: &Args, database: &Database, report: &mut Report) -> anyhow::R
     let setup = format!("{} instance(s) on {}", instances.len(), database.backend());
     dispatch::run(&instances, args, &setup, report).await.context("dispatch")?;
     ingest::run(tocsin, args, report).await.context("ingest")?;
-    pages::run(tocsin, args, report).await.context("pages")?;
+    pages::run(tocsin, database, args, report).await.context("pages")?;
 
     let (_, peak) = tocsin.memory()?;
     const MEMORY: &str = "footprint, process";

@@ -1,7 +1,11 @@
 //! Pages: a connection holding many incidents, and its pages served to a client on loopback at a
 //! fixed concurrency, server-rendered.
 
-use crate::{Args, report::Report, tocsin::Tocsin};
+use crate::{
+    Args,
+    report::Report,
+    tocsin::{Database, Tocsin},
+};
 use anyhow::{Context, bail};
 use std::time::{Duration, Instant};
 
@@ -62,8 +66,9 @@ async fn load(
     Ok((requests as f64 / began.elapsed().as_secs_f64(), latencies))
 }
 
-pub async fn run(tocsin: &Tocsin, args: &Args, report: &mut Report) -> anyhow::Result<()> {
+pub async fn run(tocsin: &Tocsin, database: &Database, args: &Args, report: &mut Report) -> anyhow::Result<()> {
     seed(tocsin, args.page_incidents).await?;
+    database.settle().await?;
     let pages = [
         ("incidents list page (/incidents/pages)", "/incidents/pages", "fact_"),
         ("Incidents and Notifications page", "/sources/connection/pages/incidents", "Webhooks for notifications"),
