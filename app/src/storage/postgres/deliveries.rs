@@ -28,9 +28,8 @@ use tokio_util::sync::CancellationToken;
 /// How long the relay of wake-ups waits before listening again after it lost its connection.
 const RELISTEN_PAUSE: Duration = Duration::from_secs(1);
 
-/// Records the planned deliveries of one transition, in one statement, and wakes the workers of
-/// every instance when the transaction commits. Returns how many are pending: an address its
-/// receiver disabled gets its delivery recorded as skipped.
+/// Records the planned deliveries of one transition, in one statement. Returns how many are
+/// pending: an address its receiver disabled gets its delivery recorded as skipped.
 pub(super) async fn insert_deliveries(
     conn: &mut PgConnection,
     vault: &Vault,
@@ -78,11 +77,13 @@ pub(super) async fn insert_deliveries(
             .push_bind(record.connection_id);
     });
     insert.build().execute(&mut *conn).await?;
-    if pending > 0 {
-        // Delivered by PostgreSQL when (and only if) the transaction commits.
-        sqlx::query("SELECT pg_notify($1, '')").bind(OUTBOX_CHANNEL).execute(&mut *conn).await?;
-    }
     Ok(pending)
+}
+
+/// Wakes the workers of every instance when (and only if) the transaction commits.
+pub(super) async fn notify_outbox(conn: &mut PgConnection) -> StorageResult<()> {
+    sqlx::query("SELECT pg_notify($1, '')").bind(OUTBOX_CHANNEL).execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// Locks the address's row until the transaction ends (see the module's note on lock order).
@@ -384,7 +385,7 @@ impl Outbox for PostgresStorage {
         .execute(&self.pool)
         .await?;
         if result.rows_affected() == 1 {
-            sqlx::query("SELECT pg_notify($1, '')").bind(OUTBOX_CHANNEL).execute(&self.pool).await?;
+            notify_outbox(&mut *self.pool.acquire().await?).await?;
         }
         Ok(result.rows_affected() == 1)
     }

@@ -29,11 +29,14 @@ pub(super) struct PgWrites<'t> {
     vault: &'t Vault,
     /// Whether this transaction holds its connection's ingest lock (see `candidates`).
     ingest_locked: bool,
+    /// Whether this transaction queued deliveries and notified the workers already (once is
+    /// enough: PostgreSQL folds a transaction's notifications on one channel into one).
+    notified: bool,
 }
 
 impl<'t> PgWrites<'t> {
     pub(super) fn new(conn: &'t mut PgConnection, vault: &'t Vault) -> Self {
-        Self { conn, vault, ingest_locked: false }
+        Self { conn, vault, ingest_locked: false, notified: false }
     }
 }
 
@@ -242,6 +245,11 @@ impl IncidentWrites for PgWrites<'_> {
         planned: Vec<PlannedDelivery>,
         record: &DeliveryRecord<'_>,
     ) -> StorageResult<u32> {
-        deliveries::insert_deliveries(&mut *self.conn, self.vault, planned, record).await
+        let pending = deliveries::insert_deliveries(&mut *self.conn, self.vault, planned, record).await?;
+        if pending > 0 && !self.notified {
+            deliveries::notify_outbox(&mut *self.conn).await?;
+            self.notified = true;
+        }
+        Ok(pending)
     }
 }
