@@ -50,8 +50,9 @@ pub async fn run(tocsin: &Tocsin, args: &Args, report: &mut Report) -> anyhow::R
     );
     const INGEST: &str = "ingest";
     report.add(INGEST, "check results", total as f64 / elapsed.as_secs_f64(), "per s", &parameters);
+    report.against("at least 50,000 per s");
     report.add(INGEST, "incidents opened", opened as f64, "", &parameters);
     report.add(INGEST, "updates to open incidents", updated as f64, "", &parameters);
-    report.latencies(INGEST, "batch latency", &mut latencies, &parameters);
+    report.latencies(INGEST, "batch latency", &mut latencies, &parameters, None);
     Ok(())
 }

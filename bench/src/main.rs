@@ -30,10 +30,15 @@ pub struct Args {
     /// Status changes in the full-speed dispatch run.
     #[arg(long, default_value_t = 5000)]
     transitions: usize,
-    /// Webhook addresses (one connection each), unpaced generic webhooks.
+    /// Webhook addresses (one connection each, unpaced generic webhooks) of the spread burst,
+    /// and of the fixed-rate run.
     #[arg(long, default_value_t = 50)]
     addresses: usize,
-    /// Incidents per connection in the dispatch runs.
+    /// Webhook addresses of the burst to few addresses, as most teams have.
+    #[arg(long, default_value_t = 2)]
+    few_addresses: usize,
+    /// Incidents per connection of the spread burst; the burst to few addresses has as many
+    /// incidents in all.
     #[arg(long, default_value_t = 10)]
     incidents: usize,
     /// Status changes in flight at once in the full-speed run.
@@ -94,6 +99,9 @@ fn sizes(args: &Args, report: &mut Report) -> anyhow::Result<()> {
         let parameters = path.display().to_string();
         report.add(SECTION, format!("{name}, raw"), kb(bytes.len() as u64), "KB", &parameters);
         report.add(SECTION, format!("{name}, gzip -9"), kb(gzip_size(&bytes)?), "KB", &parameters);
+        if name == "WebAssembly" {
+            report.against("at most 200 KB");
+        }
     }
     Ok(())
 }
@@ -121,8 +129,11 @@ async fn run(args: &Args, database: &Database, report: &mut Report) -> anyhow::R
     );
     let parameters = parameters.as_str();
     report.add(MEMORY, "start-up, launch to first health check", ms(tocsin.startup), "ms", parameters);
+    report.against("at most 50 ms");
     report.add(MEMORY, "memory (RSS) at idle", mb(idle), "MB", parameters);
+    report.against("at most 15 MB");
     report.add(MEMORY, "memory (RSS), peak over every run above", mb(peak), "MB", parameters);
+    report.against("under 64 MB");
     Ok(())
 }
 

@@ -5,12 +5,15 @@ use std::time::Duration;
 
 #[derive(Debug, Serialize)]
 pub struct Figure {
-    pub section: &'static str,
+    pub section: String,
     pub name: String,
     pub value: f64,
     pub unit: &'static str,
     /// What produced it.
     pub parameters: String,
+    /// What it should be, in words (e.g. "at least 6,000"), when the project sets a target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<&'static str>,
 }
 
 #[derive(Default, Serialize)]
@@ -21,17 +24,38 @@ pub struct Report {
 impl Report {
     pub fn add(
         &mut self,
-        section: &'static str,
+        section: impl Into<String>,
         name: impl Into<String>,
         value: f64,
         unit: &'static str,
         parameters: &str,
     ) {
-        self.figures.push(Figure { section, name: name.into(), value, unit, parameters: parameters.to_owned() });
+        self.figures.push(Figure {
+            section: section.into(),
+            name: name.into(),
+            value,
+            unit,
+            parameters: parameters.to_owned(),
+            target: None,
+        });
     }
 
-    /// p50, p99 and max of `latencies`, in milliseconds.
-    pub fn latencies(&mut self, section: &'static str, what: &str, latencies: &mut [Duration], parameters: &str) {
+    /// Sets the target of the figure added last.
+    pub fn against(&mut self, target: &'static str) {
+        if let Some(figure) = self.figures.last_mut() {
+            figure.target = Some(target);
+        }
+    }
+
+    /// p50, p99 and max of `latencies`, in milliseconds; the p99 against `p99_target`.
+    pub fn latencies(
+        &mut self,
+        section: &str,
+        what: &str,
+        latencies: &mut [Duration],
+        parameters: &str,
+        p99_target: Option<&'static str>,
+    ) {
         latencies.sort();
         for (label, value) in [
             ("p50", percentile(latencies, 0.50)),
@@ -39,6 +63,11 @@ impl Report {
             ("max", latencies.last().copied().unwrap_or_default()),
         ] {
             self.add(section, format!("{what} {label}"), ms(value), "ms", parameters);
+            if label == "p99"
+                && let Some(target) = p99_target
+            {
+                self.against(target);
+            }
         }
     }
 
@@ -47,11 +76,15 @@ impl Report {
         let mut section = "";
         for figure in &self.figures {
             if figure.section != section {
-                section = figure.section;
+                section = &figure.section;
                 println!("{section}  ({})", figure.parameters);
             }
             let label = format!("  {}", figure.name);
-            println!("{label:<width$}  {:>12} {}", format_value(figure.value), figure.unit);
+            let value = format!("{:>12} {}", format_value(figure.value), figure.unit);
+            match figure.target {
+                Some(target) => println!("{label:<width$}  {value:<20} target: {target}"),
+                None => println!("{label:<width$}  {value}"),
+            }
         }
     }
 }

@@ -66,6 +66,10 @@ impl Database {
     }
 }
 
+/// Linux's `USER_HZ`, the unit of the CPU times in `/proc/<pid>/stat`: 100 on every architecture
+/// Linux runs on today.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
 pub struct Tocsin {
     child: Child,
     pub origin: String,
@@ -117,6 +121,18 @@ impl Tocsin {
         }
         tocsin.startup = launched.elapsed();
         Ok(tocsin)
+    }
+
+    /// The CPU time the process has used so far, user and system (`/proc/<pid>/stat`).
+    pub fn cpu(&self) -> anyhow::Result<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .context("could not read the server's CPU time from /proc")?;
+        // The fields after the command name (which is in parentheses and may hold spaces).
+        let fields: Vec<&str> = stat.rsplit_once(')').context("no command name")?.1.split_whitespace().collect();
+        let ticks = |index: usize| -> anyhow::Result<u64> { Ok(fields.get(index).context("short stat")?.parse()?) };
+        // utime and stime are fields 14 and 15 of the whole line, counted in clock ticks.
+        let total = ticks(11)? + ticks(12)?;
+        Ok(Duration::from_secs_f64(total as f64 / CLOCK_TICKS_PER_SECOND))
     }
 
     /// Resident memory now, and its peak so far, in bytes (`VmRSS` and `VmHWM`).
