@@ -77,7 +77,8 @@ start_test_postgres() {
     settings=""
   fi
   ensure_postgres
-  PG_DIR="$(mktemp -d /tmp/tocsin-pg.XXXXXX)"
+  # In $TMPDIR (or /tmp), which the postgres user can reach.
+  PG_DIR="$(mktemp -d -t tocsin-pg.XXXXXX)"
   PG_AS=()
   if [ "$(id -u)" = 0 ]; then
     # PostgreSQL refuses to run as root.

@@ -3,10 +3,10 @@
 
 use super::{ClaimedDelivery, StorageError, StorageResult, Vault};
 use crate::domain::{
-    Actor, ApiToken, ChangeSource, CheckResult, Connection, ConnectionName, DayCount, Delivery, DeliveryAttempt,
-    DeliveryState, Description, FilteredNotification, Format, Incident, IncidentGrouping, IncidentOrder,
-    IncidentStatus, NotificationAddresses, RouteSource, Severity, StatusChange, Timestamp, TokenName, WebhookAddresses,
-    WebhookUrl,
+    Actor, ApiToken, ChangeSource, CheckResult, Connection, ConnectionIncidentCounts, ConnectionName, DayCount,
+    Delivery, DeliveryAttempt, DeliveryState, Description, FilteredNotification, Format, Incident, IncidentGrouping,
+    IncidentOrder, IncidentStatus, NotificationAddresses, RouteSource, Severity, SeverityCounts, StatusChange,
+    Timestamp, TokenName, WebhookAddresses, WebhookUrl,
 };
 use sqlx::{ColumnIndex, Database, Decode, Row, Type};
 
@@ -256,6 +256,33 @@ pub(super) fn check_result_from_row(row: &impl Columns) -> StorageResult<CheckRe
         message: row.optional_text("message")?,
         result_id: row.optional_text("result_id")?,
     })
+}
+
+/// Open and acknowledged incidents per connection and severity, from rows of (name, status,
+/// highest_severity, n) ordered by name; a connection without incidents has a row with NULLs.
+pub(super) fn incident_counts_from_rows(rows: &[impl Columns]) -> StorageResult<Vec<ConnectionIncidentCounts>> {
+    let mut counts: Vec<ConnectionIncidentCounts> = Vec::new();
+    for row in rows {
+        let name = ConnectionName::parse(&row.text("name")?).map_err(|e| corrupt("name", e))?;
+        if counts.last().is_none_or(|last| last.connection != name) {
+            counts.push(ConnectionIncidentCounts {
+                connection: name,
+                open: SeverityCounts::default(),
+                acknowledged: SeverityCounts::default(),
+            });
+        }
+        let Some(entry) = counts.last_mut() else { continue };
+        let Some(status) = row.optional_text("status")? else {
+            continue; // a connection without incidents
+        };
+        let count: u32 = narrow(row, "n")?;
+        let severity = severity(row, "highest_severity")?;
+        match status.as_str() {
+            "open" => entry.open.add(severity, count),
+            _ => entry.acknowledged.add(severity, count),
+        }
+    }
+    Ok(counts)
 }
 
 pub(super) const STATUS_CHANGE_COLUMNS: &str = "from_status, to_status, changed_at, changed_by, source";

@@ -26,6 +26,16 @@ impl Vault {
         }
     }
 
+    /// Checks that a value of `column` found sealed at start-up can be opened: refused without a
+    /// key (the database was sealed with one), or with another key.
+    pub(super) fn check_sealed(&self, column: &'static str, sealed: Option<String>) -> StorageResult<()> {
+        match sealed {
+            Some(_) if !self.is_sealing() => Err(StorageError::Key { column, error: SealError::NoKey }),
+            Some(sealed) => self.open(column, sealed).map(drop),
+            None => Ok(()),
+        }
+    }
+
     /// The text behind a stored value of `column`.
     pub fn open(&self, column: &'static str, stored: String) -> StorageResult<String> {
         match &self.0 {

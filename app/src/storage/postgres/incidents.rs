@@ -4,19 +4,18 @@ use super::{PostgresStorage, writes::PgWrites};
 use crate::{
     domain::{
         CheckResult, ConnectionIncidentCounts, ConnectionName, Incident, IncidentOrder, IncidentPage, IncidentQuery,
-        SeverityCounts, StatusChange, Timestamp,
+        StatusChange, Timestamp,
     },
     storage::{
         IncidentStore, IngestOutcome, StatusUpdate, StorageResult, WriteWork,
         rows::{
             CHECK_RESULT_COLUMNS, FILTERED_COLUMNS, INCIDENT_COLUMNS, STATUS_CHANGE_COLUMNS, check_result_from_row,
-            corrupt, incident_from_row, like_pattern, order_column, severity, status_change_from_row,
+            incident_counts_from_rows, incident_from_row, like_pattern, order_column, status_change_from_row,
         },
     },
 };
 use async_trait::async_trait;
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
-use std::collections::BTreeMap;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 /// The orders by a column that may be empty (NULL).
 const NULLABLE_ORDERS: [IncidentOrder; 4] =
@@ -90,28 +89,7 @@ impl IncidentStore for PostgresStorage {
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut counts: BTreeMap<String, ConnectionIncidentCounts> = BTreeMap::new();
-        for row in rows {
-            let name: String = row.try_get("name")?;
-            let entry = match counts.entry(name.clone()) {
-                std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
-                std::collections::btree_map::Entry::Vacant(entry) => entry.insert(ConnectionIncidentCounts {
-                    connection: ConnectionName::parse(&name).map_err(|e| corrupt("name", e))?,
-                    open: SeverityCounts::default(),
-                    acknowledged: SeverityCounts::default(),
-                }),
-            };
-            let Some(status_text) = row.try_get::<Option<String>, _>("status")? else {
-                continue; // a connection without incidents
-            };
-            let count: i64 = row.try_get("n")?;
-            let severity = severity(&row, "highest_severity")?;
-            match status_text.as_str() {
-                "open" => entry.open.add(severity, count as u32),
-                _ => entry.acknowledged.add(severity, count as u32),
-            }
-        }
-        Ok(counts.into_values().collect())
+        incident_counts_from_rows(&rows)
     }
 
     #[tracing::instrument(skip_all, fields(connection = %connection))]

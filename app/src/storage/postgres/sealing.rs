@@ -2,9 +2,8 @@
 //! before the key was set are sealed now, and the key must open what is sealed; without one, a
 //! database that holds sealed addresses is refused. Instances starting together take turns.
 
-use crate::crypto::SealError;
 use crate::storage::{
-    StorageError, StorageResult, Vault,
+    StorageResult, Vault,
     vault::{SEALED, SEALED_COLUMNS},
 };
 use sqlx::{PgPool, Row};
@@ -38,12 +37,7 @@ async fn seal(pool: &PgPool, vault: &Vault) -> StorageResult<u64> {
             sqlx::query_scalar(&format!("SELECT {column} FROM {table} WHERE {column} LIKE {SEALED} LIMIT 1"))
                 .fetch_optional(&mut *tx)
                 .await?;
-        if let Some(sealed) = one_sealed {
-            if !vault.is_sealing() {
-                return Err(StorageError::Key { column, error: SealError::NoKey });
-            }
-            vault.open(column, sealed)?;
-        }
+        vault.check_sealed(column, one_sealed)?;
         if !vault.is_sealing() {
             continue;
         }
